@@ -1,0 +1,1 @@
+"""Benchmarks: each module runs side by side with its anchor and prints a markdown table."""

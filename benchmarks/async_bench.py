@@ -1,0 +1,236 @@
+"""Native async ORM (``redshift_async_backend.aio``) against its two anchors.
+
+    python -m benchmarks.async_bench [--quick] [--upstream postgresql://...]
+
+1. Concurrency: 64 tasks, each a filtered ``acount()`` and a 100-row ``async for``, with
+   the emulator at ``latency_ms=20`` and the async pool at max 16: native (``AsyncManager``)
+   against Django's own a-methods (``sync_to_async`` into one thread) on the same backend.
+2. Overhead: at ``latency_ms=0``, the time per query of the native path against raw
+   psycopg ``AsyncConnection`` running the same compiled SQL (rows fetched, no models).
+
+Without ``--upstream`` an embedded PostgreSQL is started. Prints a markdown table and
+writes ``benchmarks/results/async.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import django
+from django.conf import settings
+
+RESULTS = Path(__file__).parent / "results" / "async.json"
+TASKS, POOL_MAX, LATENCY_MS = 64, 16, 20
+
+
+def configure(emu: Any, upstream: str) -> None:
+    up = urlsplit(upstream)
+    settings.configure(
+        SECRET_KEY="bench",
+        USE_TZ=True,
+        INSTALLED_APPS=["benchmarks"],
+        DATABASES={
+            "default": {
+                "ENGINE": "redshift_async_backend",
+                "NAME": "bench_async",
+                "USER": up.username or "postgres",
+                "PASSWORD": up.password or "",
+                "HOST": emu.host,
+                "PORT": str(emu.port),
+                "CONN_MAX_AGE": 0,
+                "OPTIONS": {"pool": {"min_size": 0, "max_size": POOL_MAX}},
+            }
+        },
+    )
+    django.setup()
+
+
+async def timed(fn: Callable[[], Awaitable[Any]], n: int) -> float:
+    """Median microseconds per call."""
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        await fn()
+        samples.append((time.perf_counter() - start) * 1e6)
+    return statistics.median(samples)
+
+
+def compiled(fn: Callable[[], Any]) -> tuple[str, Any]:
+    """The SQL and params of the first query ``fn`` runs (compiled, not executed)."""
+    from redshift_async_backend.aio.query import _NeedIO, _Replay
+    from redshift_async_backend.compiler import io_override
+
+    token = io_override.set(_Replay())
+    try:
+        fn()
+    except _NeedIO as need:
+        return need.sql, need.params
+    finally:
+        io_override.reset(token)
+    raise RuntimeError("no query")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--upstream", default=os.environ.get("REDSHIFT_TEST_UPSTREAM"))
+    args = parser.parse_args()
+    rounds = 2 if args.quick else 5
+    n = 200 if args.quick else 1000
+
+    import psycopg
+
+    from redshift_async_backend.emulator import Emulator
+    from redshift_async_backend.emulator.upstream import EmbeddedPostgres
+
+    with ExitStack() as stack:
+        upstream = args.upstream or stack.enter_context(EmbeddedPostgres()).url
+        with psycopg.connect(upstream, autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS bench_async")
+            admin.execute("CREATE DATABASE bench_async")
+        emu = stack.enter_context(Emulator(upstream=upstream))
+        configure(emu, upstream)
+        results = run(emu, rounds, n)
+        from django.db import connections
+
+        connections.close_all()
+        connections["default"].close_pool()
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    c, o = results["concurrency"], results["overhead"]
+    print(
+        f"| {TASKS} tasks x (acount + 100 rows), latency {LATENCY_MS} ms, pool {POOL_MAX} "
+        "| seconds | tasks/s |"
+    )
+    print("|---|---:|---:|")
+    print(f"| Django a-methods (thread) | {c['django_s']} | {c['django_tasks_per_s']} |")
+    print(f"| native (aio.AsyncManager) | {c['native_s']} | {c['native_tasks_per_s']} |")
+    print(f"| **speed-up** | | **{c['speedup']}x** (target ≥ 10x) |")
+    print()
+    print("| latency 0, per query | native (µs) | raw psycopg AsyncConnection (µs) | ratio |")
+    print("|---|---:|---:|---:|")
+    for label, r in o.items():
+        print(f"| {label} | {r['native_us']} | {r['raw_us']} | {r['ratio']} |")
+    print("\n(target: ratio ≤ 1.3)")
+
+
+def run(emu: Any, rounds: int, n: int) -> dict[str, Any]:
+    from django.db import connections, models
+
+    from redshift_async_backend.aio import AsyncManager
+
+    class Row(models.Model):
+        name = models.CharField(max_length=40)
+        n = models.IntegerField()
+
+        objects = models.Manager()
+        aobjects = AsyncManager()
+
+        class Meta:
+            app_label = "benchmarks"
+
+    with connections["default"].schema_editor() as editor:
+        editor.create_model(Row)
+    Row.objects.bulk_create([Row(name=f"r{i}", n=i % 7) for i in range(1000)])
+    connections["default"].close()
+
+    async def task(manager: Any) -> None:
+        await manager.filter(n=3).acount()
+        rows = [r async for r in manager.all()[:100]]
+        assert len(rows) == 100
+
+    async def burst(manager: Any) -> float:
+        start = time.perf_counter()
+        await asyncio.gather(*(task(manager) for _ in range(TASKS)))
+        return time.perf_counter() - start
+
+    async def concurrency() -> dict[str, Any]:
+        await burst(Row.aobjects)  # warm: the loop's pool fills up
+        await burst(Row.objects)
+        native = min([await burst(Row.aobjects) for _ in range(rounds)])
+        thread = min([await burst(Row.objects) for _ in range(rounds)])
+        return {
+            "tasks": TASKS,
+            "latency_ms": LATENCY_MS,
+            "pool_max": POOL_MAX,
+            "native_s": round(native, 3),
+            "django_s": round(thread, 3),
+            "native_tasks_per_s": round(TASKS / native, 1),
+            "django_tasks_per_s": round(TASKS / thread, 1),
+            "speedup": round(thread / native, 1),
+        }
+
+    emu.latency_ms = LATENCY_MS
+    conc = asyncio.run(concurrency())
+    connections.close_all()  # the thread path's connection (sync_to_async's own thread)
+    emu.latency_ms = 0
+
+    async def overhead() -> dict[str, Any]:
+        import psycopg
+
+        from redshift_async_backend.drivers.psycopg import adapters_for
+
+        count_qs = Row.aobjects.filter(n=3)
+        rows_qs = Row.aobjects.all()[:100]
+        # The same compiled SQL, on a raw AsyncConnection configured as the backend's.
+        sql_count, params_count = compiled(count_qs.count)
+        sql_rows, params_rows = compiled(lambda: list(rows_qs))
+        wrapper = connections["default"]
+        raw = await psycopg.AsyncConnection.connect(
+            emu.url.rsplit("/", 1)[0] + "/bench_async",
+            autocommit=True,
+            cursor_factory=psycopg.AsyncClientCursor,
+            prepare_threshold=None,
+            context=adapters_for(True, wrapper.timezone),
+        )
+
+        async def raw_count() -> Any:
+            async with raw.cursor() as cur:
+                await cur.execute(sql_count, params_count)
+                return await cur.fetchall()
+
+        async def raw_rows() -> Any:
+            async with raw.cursor() as cur:
+                await cur.execute(sql_rows, params_rows)
+                return await cur.fetchall()
+
+        async def native_rows() -> Any:
+            return [r async for r in Row.aobjects.all()[:100]]
+
+        async def native_values() -> Any:
+            return [r async for r in Row.aobjects.values_list("id", "name", "n")[:100]]
+
+        await count_qs.acount()
+        out: dict[str, Any] = {}
+        for label, native_fn, raw_fn in (
+            ("filtered acount()", count_qs.acount, raw_count),
+            ("100 rows as models", native_rows, raw_rows),
+            ("100 rows values_list()", native_values, raw_rows),
+        ):
+            native_us = await timed(native_fn, n)
+            raw_us = await timed(raw_fn, n)
+            out[label] = {
+                "native_us": round(native_us, 1),
+                "raw_us": round(raw_us, 1),
+                "ratio": round(native_us / raw_us, 3),
+            }
+        await raw.close()
+        return out
+
+    over = asyncio.run(overhead())
+    return {"concurrency": conc, "overhead": over}
+
+
+if __name__ == "__main__":
+    main()

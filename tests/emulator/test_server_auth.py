@@ -1,0 +1,147 @@
+"""Authentication: trust, a user/password map, a callable check, optional TLS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import ssl
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+import redshift_connector
+
+from redshift_async_backend.emulator import Emulator
+
+pytestmark = pytest.mark.integration
+
+
+def dsn(emu: Emulator, user: str, password: str | None = None) -> str:
+    conninfo = f"host={emu.host} port={emu.port} dbname={emu.database} user={user}"
+    if password is not None:
+        conninfo += f" password={password}"
+    return conninfo + " connect_timeout=10"
+
+
+def test_trust_accepts_any_user(emulator: Emulator) -> None:
+    # The upstream session uses the upstream URL's own user whatever the client says.
+    with psycopg.connect(dsn(emulator, "someone_else")) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
+
+
+def test_user_map(pg_url: str) -> None:
+    with Emulator(upstream=pg_url, users={"app": "right-pw"}) as emu:
+        with psycopg.connect(dsn(emu, "app", "right-pw")) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        with pytest.raises(psycopg.OperationalError, match='authentication failed for user "app"'):
+            psycopg.connect(dsn(emu, "app", "wrong-pw"))
+        with pytest.raises(psycopg.OperationalError, match="authentication failed"):
+            psycopg.connect(dsn(emu, "stranger", "right-pw"))
+        with pytest.raises(psycopg.OperationalError, match="no password supplied"):
+            psycopg.connect(dsn(emu, "app"))
+
+
+class TokenIssuer:
+    """Stands in for an IAM credential service: issues passwords that expire."""
+
+    def __init__(self) -> None:
+        self.issued: dict[str, float] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def issue(self, lifetime: float) -> str:
+        token = f"IAM:{len(self.issued)}:{time.monotonic()}"
+        self.issued[token] = time.monotonic() + lifetime
+        return token
+
+    def check(self, user: str, password: str, database: str) -> bool:
+        with self.lock:
+            self.calls.append((user, database))
+        expires = self.issued.get(password)
+        return user == "IAM:app" and expires is not None and time.monotonic() < expires
+
+
+def test_password_check_callable(pg_url: str) -> None:
+    issuer = TokenIssuer()
+    with Emulator(upstream=pg_url, password_check=issuer.check) as emu:
+        fresh = issuer.issue(lifetime=60)
+        with psycopg.connect(dsn(emu, "IAM:app", fresh)) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert issuer.calls[-1] == ("IAM:app", emu.database)
+
+        stale = issuer.issue(lifetime=-1)
+        with pytest.raises(psycopg.OperationalError, match="authentication failed"):
+            psycopg.connect(dsn(emu, "IAM:app", stale))
+        with pytest.raises(psycopg.OperationalError, match="authentication failed"):
+            psycopg.connect(dsn(emu, "IAM:app", "made-up"))
+
+        # redshift_connector answers the cleartext request the same way.
+        rc = redshift_connector.connect(
+            host=emu.host,
+            port=emu.port,
+            database=emu.database,
+            user="IAM:app",
+            password=issuer.issue(lifetime=60),
+            ssl=False,
+        )
+        rc.close()
+
+
+def test_password_never_logged_or_shown(pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "Sup3r-Secret-Value"
+    with Emulator(upstream=pg_url, users={"app": secret}) as emu:
+        with psycopg.connect(dsn(emu, "app", secret)) as conn:
+            conn.execute("SELECT 1")
+        with pytest.raises(psycopg.OperationalError) as info:
+            psycopg.connect(dsn(emu, "app", secret + "x"))
+        shown = repr(emu) + emu.url + str(emu.stats())
+    assert secret not in shown
+    assert secret not in str(info.value)
+    assert secret not in caplog.text
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_tls_with_a_context(pg_url: str, tls_files: tuple[Path, Path]) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_files)
+    with (
+        Emulator(upstream=pg_url, ssl_context=context, users={"app": "pw"}) as emu,
+        psycopg.connect(dsn(emu, "app", "pw") + " sslmode=require") as conn,
+    ):
+        assert conn.info.pgconn.ssl_in_use
+        assert conn.execute("SELECT 1").fetchone() == (1,)
