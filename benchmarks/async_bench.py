@@ -67,14 +67,20 @@ async def timed(fn: Callable[[], Awaitable[Any]], n: int) -> float:
 
 def compiled(fn: Callable[[], Any]) -> tuple[str, Any]:
     """The SQL and params of the first query ``fn`` runs (compiled, not executed)."""
-    from redshift_async_backend.aio.query import _NeedIO, _Replay
     from redshift_async_backend.compiler import io_override
 
-    token = io_override.set(_Replay())
+    class Stop(BaseException):
+        pass
+
+    class Capture:
+        def execute_sql(self, compiler: Any, *args: Any, **kwargs: Any) -> Any:
+            raise Stop(*compiler.as_sql())
+
+    token = io_override.set(Capture())
     try:
         fn()
-    except _NeedIO as need:
-        return need.sql, need.params
+    except Stop as stop:
+        return stop.args[0], stop.args[1]
     finally:
         io_override.reset(token)
     raise RuntimeError("no query")

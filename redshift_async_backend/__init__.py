@@ -7,6 +7,6 @@ public ones users import: table keys for ``Meta.indexes`` and the conflict-retry
 from .errors import SerializationFailure, retry_on_conflict
 from .indexes import DistKey, SortKey
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.1.0"
 
 __all__ = ["DistKey", "SerializationFailure", "SortKey", "__version__", "retry_on_conflict"]

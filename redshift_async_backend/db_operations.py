@@ -20,9 +20,8 @@ if TYPE_CHECKING:
 
 # Redshift: VARCHAR(MAX) is 65,535 bytes (DG:r_Character_types).
 VARCHAR_MAX_BYTES = 65535
-# Redshift: a statement is at most 16 MB (DG:r_INSERT_30); keep a margin for SQL text.
+# Redshift: a statement is at most 16 MB (DG:r_INSERT_30).
 MAX_STATEMENT_BYTES = 16 * 1024 * 1024
-_STATEMENT_BUDGET = int(MAX_STATEMENT_BYTES * 0.75)
 
 TEXT_INTERNAL_TYPES = frozenset(
     {
@@ -263,26 +262,20 @@ class DatabaseOperations(PGDatabaseOperations):
         return cursor.fetchone()[0]
 
     def bulk_batch_size(self, fields: Sequence[Any], objs: Sequence[Any]) -> int:
-        """Rows per INSERT within 32,767 parameters and Redshift's 16 MB statement."""
+        """Rows per INSERT: when the driver binds parameters server-side, within
+        Redshift's 32,767 (DG:amazon-redshift-limits). psycopg quotes values into the
+        text, so it has no such limit. The 16 MB statement limit (DG:r_INSERT_30) is kept
+        by the insert compiler, which splits a batch by its values' size."""
         if not objs:
             return 1
+        if not self.connection.driver.binds_server_side:
+            return len(objs)
         n_fields = max(len(fields), 1)
         if not any(getattr(field, "primary_key", False) for field in fields):
             # Rows without their auto pk get one more column from the compiler ("lock"
             # mode allocates the pks: compiler.prepare_allocation).
             n_fields += 1
-        by_params = max(self.connection.features.max_query_params // n_fields, 1)
-        sample = objs[: min(len(objs), 20)]
-        row_bytes = 16
-        for obj in sample:
-            size = 16
-            for field in fields:
-                attname = getattr(field, "attname", None)
-                value = getattr(obj, attname, None) if attname else None
-                size += len(str(value).encode()) * 2 + 8 if value is not None else 8
-            row_bytes = max(row_bytes, size)
-        by_bytes = max(_STATEMENT_BUDGET // row_bytes, 1)
-        return max(min(len(objs), by_params, by_bytes), 1)
+        return max(min(len(objs), self.connection.features.max_query_params // n_fields), 1)
 
     # -- flush and sequences ------------------------------------------------------------
 

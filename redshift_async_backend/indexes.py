@@ -183,10 +183,14 @@ class OrderingSortKey(str):
         return f"SortKey({str(self)!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, OrderingSortKey) and str(self) == str(other)
+        # Equal to the plain name too, as the prior art's SortKey is: Django 4.2's ordering
+        # check looks names up in a set of strings (models.E015 otherwise), and moving
+        # between ordering=["x"] and [SortKey("x")] is then no migration.
+        if isinstance(other, str):
+            return str(self) == str(other)
+        return NotImplemented
 
-    def __hash__(self) -> int:
-        return hash((OrderingSortKey, str(self)))
+    __hash__ = str.__hash__
 
 
 @dataclass(frozen=True)

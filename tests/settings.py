@@ -20,7 +20,9 @@ DATABASES = {
         "HOST": "127.0.0.1",
         "PORT": "5439",
         "CONN_MAX_AGE": 0,
-        "OPTIONS": {},
+        # REDSHIFT_TEST_DRIVER=redshift_connector runs every backend test on AWS's driver
+        # (read here, before any connection object exists).
+        "OPTIONS": {"driver": os.environ.get("REDSHIFT_TEST_DRIVER", "psycopg")},
         # One name per test process: several runs may share an upstream server.
         "TEST": {"NAME": f"test_redshift_backend_{os.getpid()}"},
     }

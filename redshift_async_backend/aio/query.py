@@ -7,11 +7,12 @@ Two ways to run Django's own code without its blocking cursor:
   class for the queryset (models, ``values()``, ``values_list()``, ``select_related``)
   builds the results from them, through ``from_db`` and the compiler's converters.
 - **Everything else** (``aget``, ``acount``, ``aaggregate``, ``aupdate``, ...): Django's
-  sync method runs on the event loop with ``compiler.io_override`` set. The first query
-  it reaches is compiled and the run stops there; the SQL runs on an async connection;
-  then the method runs again from the start and gets that result back from the compiler
-  in place of a cursor, until it returns. Only methods that are pure computation apart
-  from their queries run this way, so running them again changes nothing.
+  sync method runs on the event loop, in a greenlet, with ``compiler.io_override`` set.
+  Each query it reaches is compiled by Django's compiler and handed, with a greenlet
+  switch, to the coroutine that started it; the coroutine runs the SQL on an async
+  connection and switches back with the result, which the compiler returns in place of a
+  cursor's. The method runs once, as it would on the sync path (the way SQLAlchemy's
+  asyncio extension runs its sync core).
 
 Inserts (``acreate``, ``asave``, ``abulk_create``) use the insert compiler's own SQL
 (compiler.py: ``BEGIN; LOCK; SELECT COALESCE(MAX(pk), 0)`` then the INSERT with the pks
@@ -21,12 +22,14 @@ Whatever cannot run natively goes to Django's thread path, with the same results
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import greenlet
 import sniffio
 from asgiref.sync import sync_to_async
 from django.core.exceptions import EmptyResultSet, SynchronousOnlyOperation
@@ -39,7 +42,7 @@ from django.db.models.query import QuerySet, prefetch_related_objects
 from django.db.models.sql import constants
 from django.utils.functional import partition
 
-from ..compiler import SQLUpdateCompiler, io_override
+from ..compiler import io_override
 from .connections import Connection, _rollback_quietly, atomic, borrow, stream_rows
 
 __all__ = ["AsyncManager", "AsyncModelMixin", "AsyncQuerySet", "asave"]
@@ -74,41 +77,31 @@ async def in_thread(fn: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(call)
 
 
-# -- replaying Django's sync methods with async I/O ----------------------------------------
+# -- Django's sync methods with async I/O ---------------------------------------------------
 
 
-class _NeedIO(BaseException):
-    # BaseException: it passes through Django's ``except Exception`` handlers untouched
-    # (mark_for_rollback_on_error), as it is no error.
-    def __init__(self, key: Any, compiler: Any, sql: str, params: Any, result_type: Any):
-        super().__init__(sql)
-        self.key, self.compiler, self.sql, self.params = key, compiler, sql, params
+class _Need:
+    """A query Django's code reached: what the coroutine side runs for it."""
+
+    __slots__ = ("compiler", "params", "result_type", "sql")
+
+    def __init__(self, compiler: Any, sql: str, params: Any, result_type: Any) -> None:
+        self.compiler, self.sql, self.params = compiler, sql, params
         self.result_type = result_type
 
 
-class _Replay:
-    """``io_override`` for one native run: hands back the results fetched so far, in
-    order, and stops the run at the first query that has none yet."""
+class _Bridge:
+    """``io_override`` inside the greenlet of one native run: compiles each query and
+    switches to the coroutine (the greenlet's parent) for its result."""
 
-    def __init__(self) -> None:
-        self.results: list[tuple[Any, Any]] = []
-        self.position = 0
+    def __init__(self, parent: greenlet.greenlet) -> None:
+        self.parent = parent
+        self.queries = 0
 
     def execute_sql(
         self, compiler: Any, result_type: Any = MULTI, *args: Any, **kwargs: Any
     ) -> Any:
         result_type = result_type or NO_RESULTS
-        key = (type(compiler), result_type)
-        if self.position < len(self.results):
-            # Compilers that need select/klass_info (MULTI) or whose setup runs queries of
-            # its own (updates of related models) are compiled again, which replays those.
-            if result_type == MULTI or isinstance(compiler, SQLUpdateCompiler):
-                compiler.as_sql()
-            expected, result = self.results[self.position]
-            if expected != key:
-                raise RuntimeError(f"native run diverged: expected {expected}, got {key}")
-            self.position += 1
-            return result
         if compiler.query.select_for_update:
             # LOCK ... inside the caller's transaction: the sync path knows how.
             raise SynchronousOnlyOperation("select_for_update() runs on the sync path")
@@ -118,7 +111,8 @@ class _Replay:
                 raise EmptyResultSet
         except EmptyResultSet:
             return iter([]) if result_type == MULTI else None
-        raise _NeedIO(key, compiler, sql_text, params, result_type)
+        self.queries += 1
+        return self.parent.switch(_Need(compiler, sql_text, params, result_type))
 
 
 class _DoneCursor:
@@ -157,7 +151,7 @@ def _trim(compiler: Any, rows: list[Any]) -> list[Any]:
     return rows
 
 
-async def _perform(conn: Connection, need: _NeedIO) -> Any:
+async def _perform(conn: Connection, need: _Need) -> Any:
     res = await conn.run(need.sql, need.params)
     compiler, result_type = need.compiler, need.result_type
     if result_type == MULTI:
@@ -172,31 +166,44 @@ async def _perform(conn: Connection, need: _NeedIO) -> Any:
     return None
 
 
+def _in_greenlet(bridge: _Bridge, fn: Callable[[], T]) -> T:
+    token = io_override.set(bridge)
+    try:
+        return fn()
+    finally:
+        io_override.reset(token)
+
+
 async def run_native(fn: Callable[[], T]) -> T:
-    """Run Django's sync ``fn`` (pure but for its queries) with async I/O."""
-    replay = _Replay()
+    """Run Django's sync ``fn`` with async I/O: once, in a greenlet that switches back
+    here for each query. What raises SynchronousOnlyOperation before its first query
+    runs on Django's thread path instead."""
+    bridge = _Bridge(greenlet.getcurrent())
+    child = greenlet.greenlet(functools.partial(_in_greenlet, bridge, fn))
+    # The caller's context (Django's connections, io_override) is the greenlet's.
+    child.gr_context = contextvars.copy_context()
     async with AsyncExitStack() as stack:
         held: dict[str, Connection] = {}
-        while True:
-            token = io_override.set(replay)
-            try:
-                return fn()
-            except _NeedIO as exc:
-                need = exc
-            except SynchronousOnlyOperation:
-                if replay.results:
-                    raise
-                need = None
-            finally:
-                io_override.reset(token)
-                replay.position = 0
-            if need is None:
-                break
-            alias = need.compiler.using
-            conn = held.get(alias)
-            if conn is None:
-                conn = held[alias] = await stack.enter_async_context(borrow(alias))
-            replay.results.append((need.key, await _perform(conn, need)))
+        try:
+            value = child.switch()
+            while not child.dead:
+                need: _Need = value
+                alias = need.compiler.using
+                try:
+                    conn = held.get(alias)
+                    if conn is None:
+                        conn = held[alias] = await stack.enter_async_context(borrow(alias))
+                    result = await _perform(conn, need)
+                except BaseException as exc:
+                    # Raised where Django's code asked, so its handlers see it (and a
+                    # cancelled task leaves no greenlet suspended).
+                    value = child.throw(exc)
+                    continue
+                value = child.switch(result)
+            return value
+        except SynchronousOnlyOperation:
+            if bridge.queries:
+                raise
     return await in_thread(fn)
 
 

@@ -48,6 +48,9 @@ class Driver:
     #: DB-API module whose exception classes Django's error wrapper maps.
     Database: ModuleType
     paramstyle: str = "format"
+    #: Whether parameters travel as bind parameters (the extended protocol), where
+    #: Redshift allows at most 32,767 in a statement, rather than as literals in its text.
+    binds_server_side: bool = True
 
     def check_options(self, options: Mapping[str, Any]) -> None:
         """Raise ImproperlyConfigured for an option the driver's connect() refuses."""

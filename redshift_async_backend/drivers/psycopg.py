@@ -213,6 +213,8 @@ def _conninfo_keys() -> frozenset[str]:
 
 class PsycopgDriver(Driver):
     name = "psycopg"
+    # ClientCursor: every value is quoted into the statement's text (module docstring).
+    binds_server_side = False
     Database = psycopg
     paramstyle = "pyformat"
 

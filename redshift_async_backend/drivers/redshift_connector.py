@@ -276,24 +276,35 @@ def _wall_clock_zone() -> datetime.tzinfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
-def _install_readers(raw: Any, timezone: datetime.tzinfo | None, naive: bool = False) -> None:
+def _install_readers(raw: Any) -> None:
     fc_text = 0
     raw.redshift_types[VARBYTE_OID] = (fc_text, _hex_bytes)
     raw.redshift_types[BYTEA_OID] = (fc_text, _hex_bytes)
     raw.redshift_types[INTERVAL_OID] = (fc_text, _interval)
-    if timezone is not None and (naive or timezone is not datetime.UTC):
-        # The driver returns TIMESTAMPTZ in UTC; psycopg returns it in the session's zone,
-        # and with USE_TZ = False Django wants that zone's wall-clock time, naive.
-        fc, recv = raw.redshift_types[TIMESTAMPTZ_OID]
+    # TIMESTAMPTZ comes back from the driver in UTC; Cursor puts it in the zone Django's
+    # loader asks for (_zone_mapper).
 
-        def in_zone(data: bytes, offset: int, length: int) -> Any:
-            value = recv(data, offset, length)
-            if not isinstance(value, datetime.datetime):
-                return value
-            local = value.astimezone(timezone)
-            return local.replace(tzinfo=None) if naive else local
 
-        raw.redshift_types[TIMESTAMPTZ_OID] = (fc, in_zone)
+@lru_cache(maxsize=64)
+def _zone(name: str | None) -> datetime.tzinfo | None:
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _zone_mapper(session: datetime.tzinfo, label: datetime.tzinfo | None) -> Any:
+    """What psycopg with Django's loader returns for a TIMESTAMPTZ value: the wall-clock
+    time in the session's zone, labelled with the loader's zone (None: naive)."""
+    if label is session:
+        return lambda value: value.astimezone(session)
+
+    def convert(value: Any) -> Any:
+        return value.astimezone(session).replace(tzinfo=label)
+
+    return convert
 
 
 # -- connection and cursor -----------------------------------------------------------------
@@ -330,6 +341,7 @@ class Cursor:
         self._pos = 0
         self._query: _Query | None = None
         self.lastrowid = None
+        self.adapters = _Adapters(None, parent=connection.adapters)
 
     def __enter__(self) -> Cursor:
         return self
@@ -360,7 +372,7 @@ class Cursor:
                 raw_desc = self._raw.description
                 if raw_desc:
                     desc = [Column(*d[:7]) for d in raw_desc]
-                    rows = [tuple(r) for r in self._raw.fetchall()]
+                    rows = self._rows_in_zone(desc, self._raw.fetchall())
                 else:
                     desc, rows = None, []
                 results.append((desc, rows, self._raw.rowcount))
@@ -372,6 +384,21 @@ class Cursor:
         self._results = results
         self._select(0)
         return self
+
+    def _rows_in_zone(self, desc: list[Column], rows: Any) -> list[tuple[Any, ...]]:
+        zoned = [i for i, col in enumerate(desc) if col.type_code == TIMESTAMPTZ_OID]
+        if not zoned:
+            return [tuple(r) for r in rows]
+        label = self.adapters.get_loader(TIMESTAMPTZ_OID, None).timezone
+        convert = _zone_mapper(self.connection.session_zone(), label)
+        out = []
+        for r in rows:
+            row = list(r)
+            for i in zoned:
+                if isinstance(row[i], datetime.datetime):
+                    row[i] = convert(row[i])
+            out.append(tuple(row))
+        return out
 
     def executemany(self, sql: str, param_list: Sequence[Sequence[Any]]) -> Cursor:
         total = 0
@@ -461,13 +488,24 @@ class _Loader:
 
 
 class _Adapters:
-    """Django asks psycopg's adapters which zone TIMESTAMPTZ values come back in."""
+    """The part of psycopg's adapters Django uses: which zone TIMESTAMPTZ values come back
+    in (``get_loader``), and a cursor's own zone (``register_loader``, from Django's
+    ``register_tzloader`` when the settings' zone changed after the connection opened)."""
 
-    def __init__(self, timezone: Any) -> None:
-        self._loader = _Loader(timezone)
+    def __init__(self, timezone: Any, parent: _Adapters | None = None) -> None:
+        self._loader: Any = _Loader(timezone)
+        self._parent = parent
+        self._own = False
 
-    def get_loader(self, oid: int, format: Any) -> _Loader:
-        return self._loader
+    def get_loader(self, oid: int, format: Any) -> Any:
+        if self._own or self._parent is None:
+            return self._loader
+        return self._parent.get_loader(oid, format)
+
+    def register_loader(self, name: str | int, loader: Any) -> None:
+        if name not in ("timestamptz", TIMESTAMPTZ_OID):
+            raise Database.NotSupportedError(f"no loader can be registered for {name!r}")
+        self._loader, self._own = loader, True
 
 
 class Connection:
@@ -481,7 +519,13 @@ class Connection:
         self.isolation_level: Any = None
         self.info = _Info(raw)
         self.adapters = _Adapters(timezone)
+        # The session's zone when TimeZone is not reported or not known to zoneinfo.
+        self.connect_zone: datetime.tzinfo = timezone or datetime.UTC
         self.closed = False
+
+    def session_zone(self) -> datetime.tzinfo:
+        """The zone the server reports for the session (SET TIME ZONE changes it)."""
+        return _zone(self.info.parameter_status("TimeZone")) or self.connect_zone
 
     @property
     def autocommit(self) -> bool:
@@ -681,8 +725,10 @@ class RedshiftConnectorDriver(Driver):
             if new is exc:
                 raise
             raise new from exc
-        _install_readers(raw, timezone, naive)
-        return Connection(raw, None if naive else timezone)
+        _install_readers(raw)
+        conn = Connection(raw, None if naive else timezone)
+        conn.connect_zone = timezone or datetime.UTC
+        return conn
 
     def in_transaction(self, connection: Any) -> bool:
         return bool(connection.in_transaction)

@@ -106,9 +106,25 @@ _TRIGGER = re.compile(
 )
 
 
+# Redshift: a statement is at most 16 MB (DG:r_INSERT_30, DG:amazon-redshift-limits).
+MAX_STATEMENT_BYTES = 16 * 1024 * 1024
+# Longer statements (bulk inserts, each one different) are not kept in the rewrite cache.
+_CACHED_CHARS = 64 * 1024
+
+
 def rewrite(sql: str, state: SessionState) -> Rewrite:
     """Rewrite one client Query (maybe several statements) or one Parse statement."""
-    result = _cached(sql, state.in_transaction, state.server_version_num)
+    if len(sql) > _CACHED_CHARS:
+        size = len(sql) if sql.isascii() else len(sql.encode("utf-8", "surrogateescape"))
+        if size > MAX_STATEMENT_BYTES:
+            raise RedshiftError(
+                f"Statement is too large. Statement Size: {size} bytes. "
+                f"Maximum Allowed: {MAX_STATEMENT_BYTES} bytes",
+                "54000",
+            )
+        result = _cached.__wrapped__(sql, state.in_transaction, state.server_version_num)
+    else:
+        result = _cached(sql, state.in_transaction, state.server_version_num)
     if isinstance(result, RedshiftError):
         raise RedshiftError(result.message, result.sqlstate, detail=result.detail, hint=result.hint)
     return result

@@ -31,16 +31,13 @@ import pytest
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 django.setup()
 
-# The driver under test: REDSHIFT_TEST_DRIVER=redshift_connector runs every backend test on
-# AWS's driver instead of psycopg (a second pass of the suite, so each run stays one driver).
-TEST_DRIVER = os.environ.get("REDSHIFT_TEST_DRIVER", "psycopg")
-if TEST_DRIVER != "psycopg":
-    from django.conf import settings as _settings
-
-    _settings.DATABASES["default"]["OPTIONS"]["driver"] = TEST_DRIVER
-
 from django.apps import apps  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
+
+# The driver under test (tests/settings.py reads REDSHIFT_TEST_DRIVER): a second pass of
+# the suite with redshift_connector, so each run stays one driver.
+TEST_DRIVER = os.environ.get("REDSHIFT_TEST_DRIVER", "psycopg")
+assert connection.driver.name == TEST_DRIVER, (connection.driver.name, TEST_DRIVER)
 
 
 @pytest.fixture(scope="session")

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import datetime
 import math
+from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from redshift_async_backend.drivers.psycopg import SuperValue
 from tests.testapp.models import Item
 
 pytestmark = pytest.mark.integration
 
 
+def raw_connection() -> Any:
+    """The psycopg connection under Django's (for its adapters)."""
+    connection.ensure_connection()
+    return connection.connection
+
+
 def test_bulk_create_sends_multi_row_inserts_within_the_parameter_limit(db: None) -> None:
     # Item has 5 columns besides its pk; with the allocated pk a row binds 6 parameters.
-    # Batches must stay within the extended protocol's 32,767 (redshift_connector binds
-    # server-side), and a batch is one INSERT, not one per row.
+    # redshift_connector binds server-side, so its batches stay within the extended
+    # protocol's 32,767 parameters; psycopg quotes values into the text, so only the 16 MB
+    # statement limit applies and 7,000 small rows are one INSERT. Never one per row.
     rows = 7000
-    per_batch = 32767 // 6
+    per_batch = 32767 // 6 if connection.driver.binds_server_side else rows
     with CaptureQueriesContext(connection) as ctx:
         objs = Item.objects.bulk_create([Item(name=f"b{i}", amount=i) for i in range(rows)])
     inserts = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().startswith("INSERT")]
@@ -28,3 +41,62 @@ def test_bulk_create_sends_multi_row_inserts_within_the_parameter_limit(db: None
     assert pks == list(range(pks[0], pks[0] + rows))
     stored = dict(Item.objects.filter(name__startswith="b").values_list("pk", "amount"))
     assert stored == {o.pk: o.amount for o in objs}
+
+
+def test_bulk_create_splits_batches_at_redshift_16_mb_statement_limit(db: None) -> None:
+    # Redshift refuses a statement over 16 MB (DG:r_INSERT_30); so does the emulator.
+    # 400 rows of 60,000 characters are 24 MB of SQL: several INSERTs, each under it.
+    from tests.testapp.models import AllTypes
+
+    limit = 16 * 1024 * 1024
+    objs = AllTypes.objects.bulk_create(
+        [AllTypes(text=f"{i:05d}" + "x" * 60_000) for i in range(400)]
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        objs = AllTypes.objects.bulk_create(
+            [AllTypes(text=f"{i:05d}" + "y" * 60_000) for i in range(400)]
+        )
+    inserts = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().startswith("INSERT")]
+    assert len(inserts) >= 2
+    if not connection.driver.binds_server_side:  # the values are in the text
+        assert max(len(sql.encode()) for sql in inserts) <= limit
+    assert len({o.pk for o in objs}) == 400 and None not in {o.pk for o in objs}
+    stored = dict(AllTypes.objects.filter(text__contains="y").values_list("pk", "text"))
+    assert stored == {o.pk: o.text for o in objs}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.one_of(
+        st.text(),
+        st.text(alphabet="\\'x\u00e9\U0001f600"),
+        st.integers(min_value=-(2**63), max_value=2**63 - 1),
+        st.floats(allow_nan=False),
+        st.decimals(allow_nan=False, allow_infinity=False, places=10),
+        st.datetimes(timezones=st.just(datetime.UTC)),
+        st.dates(),
+        st.times(),
+        st.uuids(),
+        st.binary(max_size=200),
+        st.booleans(),
+        st.none(),
+        st.text().map(SuperValue),
+    )
+)
+def test_literal_size_bound_covers_the_quoted_value(django_db_setup: str, value: Any) -> None:
+    # _split_by_size counts on _literal_bytes never being below what psycopg's quoting
+    # (drivers/psycopg.py: CHR(92) for backslashes, TO_VARBYTE, ::casts) puts in the text.
+    from django.db.models import BinaryField
+
+    if connection.driver.binds_server_side:
+        pytest.skip(
+            "redshift_connector binds values server-side: its statements' text carries no "
+            "values, and the 32,767-parameter limit (DG:amazon-redshift-limits) applies"
+        )
+
+    from redshift_async_backend.compiler import _literal_bytes
+
+    if isinstance(value, bytes):
+        value = BinaryField().get_db_prep_value(value, connection)
+    quoted = psycopg.ClientCursor(raw_connection()).mogrify("%s", [value])
+    assert len(quoted.encode()) <= _literal_bytes(value)

@@ -130,6 +130,25 @@ def test_aware_timestamps_come_back_in_utc(db: None, driver: str) -> None:
     assert value.utcoffset() == datetime.timedelta(0)
 
 
+def test_zone_change_on_an_open_connection(db: None, driver: str) -> None:
+    # Settings that change after the connection opened: Django sets the session's zone and
+    # gives each new cursor a loader for the new zone (register_tzloader).
+    from django.test.utils import override_settings
+
+    sql = "SELECT CAST('2024-06-01 12:00:00+00' AS TIMESTAMPTZ)"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        assert cursor.fetchone()[0] == datetime.datetime(2024, 6, 1, 12, tzinfo=UTC)
+    with override_settings(USE_TZ=False, TIME_ZONE="America/Vancouver"):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            (value,) = cursor.fetchone()
+        assert value == datetime.datetime(2024, 6, 1, 5)  # wall clock, naive (PDT)
+    with override_settings(USE_TZ=True, TIME_ZONE="UTC"), connection.cursor() as cursor:
+        cursor.execute(sql)
+        assert cursor.fetchone()[0] == datetime.datetime(2024, 6, 1, 12, tzinfo=UTC)
+
+
 def test_multi_statement_results(db: None, driver: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1; SELECT %s, 'a;b'", ["two"])

@@ -568,3 +568,12 @@ def test_identifiers_up_to_127_bytes_stay_distinct(db: Db, t: str) -> None:
     finally:
         db.rows(f"DROP TABLE IF EXISTS {one}")
         db.rows(f"DROP TABLE IF EXISTS {two}")
+
+
+def test_statement_over_16_mb_is_refused(db: Db) -> None:
+    # Redshift: a statement is at most 16 MB (DG:r_INSERT_30, DG:amazon-redshift-limits).
+    limit = 16 * 1024 * 1024
+    assert db.one("SELECT length('" + "x" * (limit - 40) + "')") == limit - 40
+    state, message = db.error("SELECT '" + "x" * limit + "'")
+    assert state == "54000"
+    assert message.startswith("Statement is too large. Statement Size: ")
