@@ -31,10 +31,13 @@ import decimal
 import re
 import uuid
 from contextvars import ContextVar
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import SynchronousOnlyOperation
 from django.db import NotSupportedError
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.sql import compiler
 from django.db.transaction import TransactionManagementError
 
@@ -84,6 +87,20 @@ def _literal_bytes(value: Any) -> int:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return 2 * len(value) + 32
     return 2 * len(str(value).encode()) + 32
+
+
+def _group(sizes: Any, budget: int) -> list[tuple[int, int]]:
+    """Consecutive rows, as (start, stop) ranges whose sizes add up to at most ``budget``
+    (a row larger than that alone in its range)."""
+    ranges: list[tuple[int, int]] = []
+    start = total = index = 0
+    for index, size in enumerate(sizes):
+        if total and total + size > budget:
+            ranges.append((start, index))
+            start, total = index, 0
+        total += size
+    ranges.append((start, index + 1 if total else start))
+    return ranges
 
 
 def _literal(value: str) -> str:
@@ -148,13 +165,16 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
     # which Redshift lacks).
 
     connection: DatabaseWrapper
-    # prepare_allocation() -> allocate(): the statement compiled with pk 0, and the number
-    # of parameters of each row.
-    _prepared: list[tuple[str, Any]] | None = None
-    _prepared_row_sizes: tuple[int, ...] | list[int] = ()
+    # From the last as_sql(): the fields, each row's placeholders and params, and the rows
+    # of each statement (as_sql splits at 16 MB).
     _param_rows: Any = ()
     _placeholder_rows: Any = ()
     _fields: Any = ()
+    _row_ranges: list[tuple[int, int]] = []
+    # Each row's values as literals, when the driver writes them into the text.
+    _row_sql: list[str] | None = None
+    # prepare_allocation() -> allocate(): the statements compiled without the pk.
+    _prepared: list[tuple[str, Any]] | None = None
     # Set by allocate_from(): the last statement ends with SELECT MAX(pk) (IDENTITY pk).
     _read_pk_after = False
 
@@ -179,41 +199,62 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
             statements = super().as_sql()
         finally:
             self.returning_fields = returning
+        self._row_ranges = [(0, len(self._param_rows))]
+        self._row_sql = None
         if len(statements) == 1 and len(self._param_rows) > 1:
+            render = self.connection.driver.literal_renderer(
+                settings.USE_TZ, self.connection.timezone
+            )
+            if render is not None and set(chain.from_iterable(self._placeholder_rows)) == {"%s"}:
+                return self._literal_statements(statements[0], render)
             return self._split_by_size(statements[0])
         return statements
+
+    def _literal_statements(self, statement: tuple[str, Any], render: Any) -> list[tuple[str, Any]]:
+        """A bulk insert with every value written into the text, as the driver's client-side
+        binding would write it, split where a statement would pass Redshift's 16 MB
+        (DG:r_INSERT_30); sent without parameters."""
+        sql, _ = statement
+        values_sql = self.connection.ops.bulk_insert_sql(self._fields, self._placeholder_rows)
+        head = sql[: len(sql) - len(values_sql)]
+        rows = [", ".join(map(render, row)) for row in self._param_rows]
+        self._row_sql = rows
+        # "(", ")", ", " and room for an allocated pk's literal (allocate()) per row.
+        budget = MAX_STATEMENT_BYTES - len(head.encode()) - len("VALUES ")
+        sizes = ((len(row) if row.isascii() else len(row.encode())) + 28 for row in rows)
+        self._row_ranges = ranges = _group(sizes, budget)
+        return [
+            (head + "VALUES " + ", ".join(f"({row})" for row in rows[a:b]), None) for a, b in ranges
+        ]
 
     def _split_by_size(self, statement: tuple[str, Any]) -> list[tuple[str, Any]]:
         """One multi-row INSERT, as several when its values would pass Redshift's 16 MB
         statement limit (DG:r_INSERT_30)."""
         sql, params = statement
-        per_row = 4 + 2 * len(self._param_rows[0])  # "(", ", " between values, "), "
+        # "(", ", " between values, "), ", and an allocated pk's literal (allocate()).
+        per_row = 4 + 2 * len(self._param_rows[0]) + 24
         total = len(sql) + len(params) * 2 + sum(map(_literal_bytes, params))
         if total + per_row * len(self._param_rows) <= MAX_STATEMENT_BYTES:
             return [statement]
         values_sql = self.connection.ops.bulk_insert_sql(self._fields, self._placeholder_rows)
         head = sql[: len(sql) - len(values_sql)]
         budget = MAX_STATEMENT_BYTES - len(head)
-        statements: list[tuple[str, Any]] = []
-        start, size = 0, 0
-        for index, row in enumerate(self._param_rows):
-            row_size = (
-                per_row
-                + sum(len(p) for p in self._placeholder_rows[index])
-                + sum(map(_literal_bytes, row))
-            )
-            if size and size + row_size > budget:
-                statements.append(self._rows_statement(head, start, index))
-                start, size = index, 0
-            size += row_size
-        statements.append(self._rows_statement(head, start, len(self._param_rows)))
-        return statements
-
-    def _rows_statement(self, head: str, start: int, stop: int) -> tuple[str, Any]:
-        values = self.connection.ops.bulk_insert_sql(
-            self._fields, self._placeholder_rows[start:stop]
+        sizes = (
+            per_row + sum(map(len, placeholders)) + sum(map(_literal_bytes, row))
+            for placeholders, row in zip(self._placeholder_rows, self._param_rows, strict=True)
         )
-        return head + values, tuple(p for row in self._param_rows[start:stop] for p in row)
+        self._row_ranges = ranges = _group(sizes, budget)
+        ops = self.connection.ops
+        return [
+            (
+                head + ops.bulk_insert_sql(self._fields, self._placeholder_rows[a:b]),
+                self._params(a, b),
+            )
+            for a, b in ranges
+        ]
+
+    def _params(self, start: int, stop: int) -> tuple[Any, ...]:
+        return tuple(p for row in self._param_rows[start:stop] for p in row)
 
     def execute_sql(self, returning_fields: Any = None) -> Any:  # type: ignore[override]
         if io_override.get() is not None:
@@ -278,12 +319,10 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
         current = results[-1][0][0]
         if cache[table]:
             return self.allocate(current)
-        # IDENTITY(seed, step): the database picks the pk (DG:r_CREATE_TABLE_NEW). Under the
-        # lock nothing else writes, so one row's pk is MAX(pk) after the insert.
-        self.forget_allocation()
-        self._prepared = None
-        self.query.fields = list(self.query.fields)[1:]
-        statements = self.as_sql()
+        # IDENTITY(seed, step): the database picks the pk (DG:r_CREATE_TABLE_NEW): the
+        # statements as compiled, without it. Under the lock nothing else writes, so one
+        # row's pk is MAX(pk) after the insert.
+        statements, self._prepared = list(self._prepared or ()), None
         if len(self.query.objs) == 1:
             self._read_pk_after = True
             opts = self.query.get_meta()
@@ -301,24 +340,20 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
         return self.returned_rows()
 
     def prepare_allocation(self) -> None:
-        """Insert the pk explicitly, and compile once before any SQL is sent, so a value
-        the fields refuse (TypeError, ValueError) fails as it does with RETURNING: before
-        the database is touched."""
-        pk = self.query.get_meta().pk
-        self.query.fields = [pk, *self.query.fields]
+        """Compile once, without the pk, before any SQL is sent, so a value the fields
+        refuse (TypeError, ValueError) fails as it does with RETURNING: before the
+        database is touched."""
         self._read_pk_after = False
-        try:
-            for obj in self.query.objs:
-                setattr(obj, pk.attname, 0)
-            self._prepared = self.as_sql()
-            self._prepared_row_sizes = [len(row) for row in self._param_rows]
-        except BaseException:
-            self.forget_allocation()
-            raise
+        self._prepared = self.as_sql()
 
     def assemble_as_sql(self, fields: Any, value_rows: Any) -> tuple[Any, Any]:
-        placeholder_rows, param_rows = super().assemble_as_sql(fields, value_rows)
-        # Per row: where its params start (allocate), and how to split (_split_by_size).
+        if self._plain_values(fields, value_rows):
+            # What Django's field_as_sql() gives each plain value, "%s" and the value,
+            # without a call per value: a large bulk_create spends its time here.
+            placeholder_rows: Any = [["%s"] * len(fields)] * len(value_rows)
+            param_rows: Any = value_rows
+        else:
+            placeholder_rows, param_rows = super().assemble_as_sql(fields, value_rows)
         self._fields, self._placeholder_rows, self._param_rows = (
             fields,
             placeholder_rows,
@@ -326,32 +361,66 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
         )
         return placeholder_rows, param_rows
 
+    def _plain_values(self, fields: Any, value_rows: Any) -> bool:
+        """Whether every value goes in as a plain "%s" parameter: no raw SQL (field
+        None), no get_placeholder() field, no expression, and the operations keep Django's
+        modify_insert_params()."""
+        if not value_rows or any(
+            f is None or getattr(f, "get_placeholder", None) is not None for f in fields
+        ):
+            return False
+        if type(self.connection.ops).modify_insert_params is not (
+            BaseDatabaseOperations.modify_insert_params
+        ):
+            return False
+        kinds = {type(value) for row in value_rows for value in row}
+        return not any(hasattr(kind, "as_sql") for kind in kinds)
+
     def allocate(self, current_max: Any) -> list[tuple[str, Any]]:
-        """Give the objects the pks after ``current_max``; the INSERT statements."""
-        attname = self.query.get_meta().pk.attname
+        """Give the objects the pks after ``current_max``; the INSERT statements, not
+        compiled again (that would double the client's cost of a large bulk_create): each
+        pk is written into the text as an integer, or bound as a parameter when the driver
+        binds server-side, so that batches of one size share one statement text (and
+        redshift_connector's prepared statement)."""
+        opts = self.query.get_meta()
+        attname = opts.pk.attname
         first = int(current_max) + 1
         for offset, obj in enumerate(self.query.objs):
             setattr(obj, attname, first + offset)
-        prepared, self._prepared = self._prepared, None
-        sizes = self._prepared_row_sizes
-        if prepared is not None and len(sizes) == len(self.query.objs):
-            # The statements compiled by prepare_allocation() with pk 0: the pk is each
-            # row's first parameter, so only those change (compiling twice would double
-            # the client's cost of a large bulk_create).
-            rows = iter(enumerate(sizes))
-            statements = []
-            for sql, params in prepared:
-                values = list(params)
-                start = 0
-                while start < len(values):
-                    offset, size = next(rows)
-                    if values[start] != 0:
-                        return self.as_sql()
-                    values[start] = first + offset
-                    start += size
-                statements.append((sql, tuple(values)))
-            return statements
-        return self.as_sql()
+        self._prepared = None
+        qn = self.connection.ops.quote_name
+        # No fields: Django compiled the pk's DEFAULT alone (pk_default_value).
+        fields = self.query.fields and self._fields
+        columns = ", ".join(qn(f.column) for f in [opts.pk, *fields])
+        head = f"INSERT INTO {qn(opts.db_table)} ({columns}) VALUES "
+        literal = self._row_sql is not None
+        if literal:
+            rows: list[str] | None = self._row_sql
+        else:
+            rows = [", ".join(row) for row in self._placeholder_rows] if fields else None
+        bind = self.connection.driver.binds_server_side and not literal
+        statements: list[tuple[str, Any]] = []
+        for start, stop in self._row_ranges:
+            pks = ["%s"] * (stop - start) if bind else [str(first + i) for i in range(start, stop)]
+            if rows is None:
+                values = ", ".join(f"({pk})" for pk in pks)
+            else:
+                values = ", ".join(
+                    f"({pk}, {row})" for pk, row in zip(pks, rows[start:stop], strict=True)
+                )
+            params: Any
+            if literal:
+                params = None
+            elif not bind:
+                params = self._params(start, stop) if rows else ()
+            elif rows is None:
+                params = tuple(range(first + start, first + stop))
+            else:
+                params = tuple(
+                    p for i in range(start, stop) for p in (first + i, *self._param_rows[i])
+                )
+            statements.append((head + values, params))
+        return statements
 
     def forget_allocation(self, error: BaseException | None = None) -> None:
         attname = self.query.get_meta().pk.attname

@@ -52,6 +52,12 @@ class Driver:
     #: Redshift allows at most 32,767 in a statement, rather than as literals in its text.
     binds_server_side: bool = True
 
+    def literal_renderer(self, use_tz: bool, timezone: Any) -> Callable[[Any], str] | None:
+        """For a driver that writes values into the statement's text: a function giving
+        each value's literal as the driver would write it (the insert compiler renders
+        bulk inserts with it, to split them at 16 MB by their exact size)."""
+        return None
+
     def check_options(self, options: Mapping[str, Any]) -> None:
         """Raise ImproperlyConfigured for an option the driver's connect() refuses."""
 

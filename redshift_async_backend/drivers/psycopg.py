@@ -21,8 +21,10 @@ Redshift differences handled here (reference: redshift-sql.md §6.4):
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -32,7 +34,7 @@ from django.db.backends.postgresql.base import Cursor as DjangoCursor
 from django.db.backends.postgresql.psycopg_any import get_adapters_template
 from psycopg import adapt, pq
 from psycopg._queries import PostgresClientQuery, QueryPart
-from psycopg.adapt import PyFormat
+from psycopg.adapt import PyFormat, Transformer
 
 from pool.adapters import AsyncPsycopgAdapter
 
@@ -152,6 +154,45 @@ class BinaryDumper(VarbyteDumper):
         return b"TO_VARBYTE('" + self.dump(obj) + b"', 'hex')"
 
 
+def quote_str(value: str) -> str:
+    """``quote_text`` for a str: the same literal, as text."""
+    body = value.replace("'", "''")
+    if "\\" not in body:
+        return "'" + body + "'"
+    return "('" + body.replace("\\", "' || CHR(92) || '") + "')"
+
+
+class _Context:
+    """An adaptation context without a connection (psycopg's AdaptContext)."""
+
+    def __init__(self, adapters: adapt.AdaptersMap) -> None:
+        self.adapters = adapters
+        self.connection = None
+
+
+def literal_renderer(use_tz: bool, timezone: Any) -> Callable[[Any], str]:
+    """A function giving each value's SQL literal exactly as the connection's ClientCursor
+    would write it (psycopg's own Transformer, with this module's dumpers), with the
+    commonest types of a bulk insert rendered here directly."""
+    as_literal = Transformer(_Context(adapters_for(use_tz, timezone))).as_literal
+
+    def render(value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return quote_str(value)
+        if kind is int or (kind is decimal.Decimal and value.is_finite()):
+            text = str(value)
+            # psycopg: a space before a minus, so "- -1" never becomes a comment "--1".
+            return " " + text if text[0] == "-" else text
+        if kind is datetime.datetime and value.tzinfo is not None:
+            return "'" + str(value) + "'::timestamptz"
+        if value is None:
+            return "NULL"
+        return as_literal(value).decode()
+
+    return render
+
+
 @lru_cache
 def adapters_for(use_tz: bool, timezone: Any) -> adapt.AdaptersMap:
     ctx = adapt.AdaptersMap(get_adapters_template(use_tz, timezone))
@@ -215,6 +256,10 @@ class PsycopgDriver(Driver):
     name = "psycopg"
     # ClientCursor: every value is quoted into the statement's text (module docstring).
     binds_server_side = False
+
+    def literal_renderer(self, use_tz: bool, timezone: Any) -> Callable[[Any], str] | None:
+        return literal_renderer(use_tz, timezone)
+
     Database = psycopg
     paramstyle = "pyformat"
 

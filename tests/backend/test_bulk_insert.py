@@ -100,3 +100,33 @@ def test_literal_size_bound_covers_the_quoted_value(django_db_setup: str, value:
         value = BinaryField().get_db_prep_value(value, connection)
     quoted = psycopg.ClientCursor(raw_connection()).mogrify("%s", [value])
     assert len(quoted.encode()) <= _literal_bytes(value)
+
+
+def test_plain_values_compile_as_django_compiles_them(db: None) -> None:
+    # assemble_as_sql's shortcut for plain values gives Django's own placeholders and
+    # params; expressions still go through Django's path.
+    from django.db.models import Value
+    from django.db.models.functions import Lower
+    from django.db.models.sql.compiler import SQLInsertCompiler as DjangoInsertCompiler
+    from django.db.models.sql.subqueries import InsertQuery
+
+    objs = [Item(name=f"p{i}", amount=i) for i in range(3)]
+    fields = [f for f in Item._meta.concrete_fields if not f.primary_key]
+    query = InsertQuery(Item)
+    query.insert_values(fields, objs)
+    ours = query.get_compiler(connection=connection)
+    rows = [[ours.prepare_value(f, ours.pre_save_val(f, o)) for f in fields] for o in objs]
+    theirs = DjangoInsertCompiler.assemble_as_sql(ours, fields, rows)
+    assert ours._plain_values(fields, rows)
+    placeholders, params = ours.assemble_as_sql(fields, rows)
+    assert [list(r) for r in placeholders] == [list(r) for r in theirs[0]]
+    assert [list(r) for r in params] == [list(r) for r in theirs[1]]
+
+    mixed = [Item(name=Lower(Value("ABC")), amount=1), Item(name="plain", amount=2)]
+    made = Item.objects.bulk_create(mixed)
+    assert sorted(
+        Item.objects.filter(pk__in=[o.pk for o in made]).values_list("name", flat=True)
+    ) == [
+        "abc",
+        "plain",
+    ]

@@ -11,6 +11,8 @@ from typing import Any
 import psycopg
 import psycopg._queries
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from redshift_async_backend.drivers import psycopg as driver
 from redshift_async_backend.drivers.psycopg import adapters_for
@@ -90,3 +92,31 @@ def test_bulk_insert_through_the_emulator_round_trips_values(conn: psycopg.Conne
     got = cur.fetchall()
     flat = values(ROWS)
     assert got == [tuple(flat[i : i + 4]) for i in range(0, len(flat), 4)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=st.one_of(
+        st.text(),
+        st.text(alphabet="\\'x%\u00e9"),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.datetimes(timezones=st.timezones()),
+        st.datetimes(),
+        st.floats(),
+        st.booleans(),
+        st.none(),
+        st.dates(),
+        st.uuids(),
+    )
+)
+def test_literal_renderer_writes_what_client_side_binding_writes(value: object) -> None:
+    # Bulk inserts render their values with literal_renderer (compiler._literal_statements)
+    # instead of handing them to the ClientCursor: the text must be the same.
+    from psycopg.adapt import Transformer
+
+    from redshift_async_backend.drivers.psycopg import _Context, literal_renderer
+
+    ours = literal_renderer(True, datetime.UTC)(value)
+    theirs = Transformer(_Context(adapters_for(True, datetime.UTC))).as_literal(value)
+    assert ours.encode() == theirs
