@@ -1,4 +1,10 @@
-"""Run every benchmark: ``python -m benchmarks [--quick]`` (``hatch run bench``)."""
+"""Run every benchmark, then write the report: ``python -m benchmarks [--quick]``.
+
+``hatch run bench`` runs this. The arguments go to every benchmark. Each benchmark writes
+``benchmarks/results/<name>.json``; ``benchmarks.report`` then renders
+``benchmarks/RESULTS.md`` from whatever JSON files exist, even when a benchmark failed (the
+command then exits non-zero).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import importlib.util
 import subprocess
 import sys
 
-MODULES = ["emulator_bench", "pool_bench", "orm_bench", "bulk_create_bench"]
+MODULES = ["emulator_bench", "pool_bench", "orm_bench", "bulk_create_bench", "async_bench"]
 
 
 def main(argv: list[str]) -> int:
@@ -18,6 +24,9 @@ def main(argv: list[str]) -> int:
         print(f"\n## {name}\n", flush=True)
         if subprocess.call([sys.executable, "-m", module, *argv]) != 0:
             failed.append(name)
+    print("\n## report\n", flush=True)
+    if subprocess.call([sys.executable, "-m", "benchmarks.report"]) != 0:
+        failed.append("report")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

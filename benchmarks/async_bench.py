@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 import django
 from django.conf import settings
 
+from benchmarks._run_info import load_average, run_info
+
 RESULTS = Path(__file__).parent / "results" / "async.json"
 TASKS, POOL_MAX, LATENCY_MS = 64, 16, 20
 
@@ -91,6 +93,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--upstream", default=os.environ.get("REDSHIFT_TEST_UPSTREAM"))
     args = parser.parse_args()
+    load_before = load_average()
     rounds = 2 if args.quick else 5
     n = 200 if args.quick else 1000
 
@@ -112,6 +115,9 @@ def main() -> None:
         connections.close_all()
         connections["default"].close_pool()
 
+    results["run"] = run_info(
+        load_before, quick=args.quick, packages=("django", "psycopg", "pglast")
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     c, o = results["concurrency"], results["overhead"]
@@ -124,10 +130,16 @@ def main() -> None:
     print(f"| native (aio.AsyncManager) | {c['native_s']} | {c['native_tasks_per_s']} |")
     print(f"| **speed-up** | | **{c['speedup']}x** (target ≥ 10x) |")
     print()
-    print("| latency 0, per query | native (µs) | raw psycopg AsyncConnection (µs) | ratio |")
-    print("|---|---:|---:|---:|")
+    print(
+        "| latency 0, per query | native (µs) | raw psycopg AsyncConnection (µs) | ratio "
+        "| Django sync ORM (µs) | native / sync |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for label, r in o.items():
-        print(f"| {label} | {r['native_us']} | {r['raw_us']} | {r['ratio']} |")
+        print(
+            f"| {label} | {r['native_us']} | {r['raw_us']} | {r['ratio']} "
+            f"| {r['django_sync_us']} | {r['native_vs_sync']} |"
+        )
     print("\n(target: ratio ≤ 1.3)")
 
 
@@ -235,6 +247,27 @@ def run(emu: Any, rounds: int, n: int) -> dict[str, Any]:
         return out
 
     over = asyncio.run(overhead())
+
+    # Django's sync ORM on the same queries and backend: what any ORM call pays for
+    # compiling the query and building the results, sync or async.
+    def sync_timed(fn: Callable[[], Any]) -> float:
+        samples = []
+        for _ in range(n):
+            start = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - start) * 1e6)
+        return statistics.median(samples)
+
+    for label, sync_fn in (
+        ("filtered acount()", lambda: Row.objects.filter(n=3).count()),
+        ("100 rows as models", lambda: list(Row.objects.all()[:100])),
+        ("100 rows values_list()", lambda: list(Row.objects.values_list("id", "name", "n")[:100])),
+    ):
+        sync_fn()
+        sync_us = sync_timed(sync_fn)
+        over[label]["django_sync_us"] = round(sync_us, 1)
+        over[label]["native_vs_sync"] = round(over[label]["native_us"] / sync_us, 3)
+    connections.close_all()
     return {"concurrency": conc, "overhead": over}
 
 

@@ -20,8 +20,11 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+
+from benchmarks._run_info import run_info
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "bulk_create.json"
@@ -89,10 +92,18 @@ def main() -> None:
         "--repeat", type=int, default=None, help="interleaved runs per way (default 3, quick 1)"
     )
     args = parser.parse_args()
+    with ExitStack() as stack:
+        if not args.upstream:
+            # No server given: an embedded PostgreSQL for this run (as the tests do).
+            from redshift_async_backend.emulator.upstream import EmbeddedPostgres
+
+            args.upstream = stack.enter_context(EmbeddedPostgres()).url
+        run_all(args)
+
+
+def run_all(args: argparse.Namespace) -> None:
     rows = args.rows or (10_000 if args.quick else 100_000)
     repeat = args.repeat or (1 if args.quick else 3)
-    if not args.upstream:
-        raise SystemExit("pass --upstream postgresql://... or set REDSHIFT_TEST_UPSTREAM")
 
     import psycopg
 
@@ -149,6 +160,11 @@ def main() -> None:
         for name in databases:
             admin.execute(f"DROP DATABASE IF EXISTS {name}")
     results["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    results["run"] = run_info(
+        load_before,
+        quick=args.quick,
+        packages=("django", "psycopg", "redshift-connector", "pglast"),
+    )
     prior = results["runs"]["django-redshift-backend 5.0.0"].get("rows_per_s")
     for run in results["runs"].values():
         rate = run.get("rows_per_s")

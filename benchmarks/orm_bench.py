@@ -27,12 +27,15 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import django
 from django.conf import settings
+
+from benchmarks._run_info import run_info
 
 RESULTS = Path(__file__).parent / "results" / "orm.json"
 ROUNDS = 5
@@ -108,14 +111,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--upstream", default=os.environ.get("REDSHIFT_TEST_UPSTREAM"))
     args = parser.parse_args()
+    with ExitStack() as stack:
+        if not args.upstream:
+            # No server given: an embedded PostgreSQL for this run (as the tests do).
+            from redshift_async_backend.emulator.upstream import EmbeddedPostgres
+
+            args.upstream = stack.enter_context(EmbeddedPostgres()).url
+        run_all(args)
+
+
+def run_all(args: argparse.Namespace) -> None:
     n = 100 if args.quick else 1000
 
     import psycopg
 
     from redshift_async_backend.emulator import Emulator
 
-    if not args.upstream:
-        raise SystemExit("pass --upstream postgresql://... or set REDSHIFT_TEST_UPSTREAM")
     with psycopg.connect(args.upstream, autocommit=True) as admin:
         for name in ("bench_ours", "bench_pg"):
             admin.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -225,6 +236,11 @@ def main() -> None:
         ),
     }
     results["load_average"] = {"before": load_before, "after": os.getloadavg()}
+    results["run"] = run_info(
+        load_before,
+        quick=args.quick,
+        packages=("django", "psycopg", "redshift-connector", "pglast"),
+    )
     print_tables(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -31,6 +31,7 @@ import psycopg
 import psycopg_pool
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from benchmarks._run_info import load_average, run_info
 from pool import AsyncConnectionPool, ConnectionPool, to_thread_connect
 
 RESULTS = Path(__file__).parent / "results" / "pool.json"
@@ -695,6 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short run (about 2 minutes)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    load_before = load_average()
     quick = args.quick
     import logging
 
@@ -733,6 +735,9 @@ def main(argv: list[str] | None = None) -> int:
         png = args.out.with_suffix(".png")
         result["plot"] = str(png) if plot(curves, png) else None
         print("plot:", result["plot"] or "matplotlib not importable; no PNG written")
+    result["run"] = run_info(
+        load_before, quick=quick, packages=("psycopg", "psycopg-pool", "anyio", "trio")
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

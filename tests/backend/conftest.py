@@ -90,7 +90,9 @@ def _sessions_on(emulator: Any, database: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(emulator.upstream_url, autocommit=True) as admin:
         return admin.execute(
             "SELECT pid, application_name, state, left(query, 80) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            " WHERE datname = %s AND pid <> pg_backend_pid()"
+            # Only client sessions: PostgreSQL's autovacuum workers visit the database too.
+            " AND backend_type = 'client backend'",
             [database],
         ).fetchall()
 
