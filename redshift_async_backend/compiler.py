@@ -273,11 +273,17 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
         return self._insert_with_allocated_pks()
 
     def returned_rows(self) -> list[tuple[Any, ...]]:
-        """The rows Django expects back: each object's pk, None for other fields."""
-        attname = self.query.get_meta().pk.attname
+        """The rows Django expects back: each object's pk, None for other fields; the pk
+        through its field's converters (from_db_value), as Django does with RETURNING."""
+        opts = self.query.get_meta()
+        attname = opts.pk.attname
         assert self.returning_fields is not None  # set by execute_sql / aio.insert_rows
         padding = [None] * (len(self.returning_fields) - 1)
-        return [(getattr(obj, attname), *padding) for obj in self.query.objs]
+        rows = [(getattr(obj, attname), *padding) for obj in self.query.objs]
+        converters = self.get_converters([opts.pk.get_col(opts.db_table)])
+        if converters:
+            return [tuple(row) for row in self.apply_converters(rows, converters)]
+        return rows
 
     # "lock": LOCK + MAX, then the INSERT with explicit pks, in one transaction.
 

@@ -217,6 +217,10 @@ class DatabaseOperations(PGDatabaseOperations):
         return ["DISTINCT"], []
 
     def window_frame_range_start_end(self, start: Any = None, end: Any = None) -> Any:
+        # Django's checks of the values come first (ValueError, then NotSupportedError for
+        # n PRECEDING / n FOLLOWING); the RANGE frames ROWS can say exactly never get here
+        # (functions._window).
+        super().window_frame_range_start_end(start, end)
         raise NotSupportedError(
             "Redshift window frames are ROWS only (DG:c_Window_functions): use RowRange, "
             "not ValueRange."

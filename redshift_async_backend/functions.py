@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import DecimalField, FloatField, Func, TextField, Value, Window
-from django.db.models.expressions import RowRange
+from django.db.models.expressions import OrderBy, RowRange, ValueRange
 from django.db.models.functions import (
     SHA224,
     SHA256,
@@ -96,19 +96,62 @@ def _collate(self: Any, compiler: Any, connection: Any, **extra: Any) -> Any:
 _FRAME_REQUIRED = (FirstValue, LastValue, NthValue)
 
 
+def _is_unbounded_or_current(value: Any) -> bool:
+    return value is None or (type(value) is int and value == 0)
+
+
+def _all_rows_are_peers(window: Any) -> bool:
+    """True when every row of a partition is a peer of every other for ``window``.
+
+    That is when it has no ORDER BY, or orders only by expressions it also partitions by
+    (each partition then holds one value of each ORDER BY key).
+    """
+    if window.order_by is None:
+        return True
+    partition = window.partition_by.get_source_expressions() if window.partition_by else []
+    for item in window.order_by.get_source_expressions():
+        key = item.expression if isinstance(item, OrderBy) else item
+        if key not in partition:
+            return False
+    return True
+
+
 # self: a Window; Any, as django-stubs omit Window.source_expression and Window.frame.
 def _window(self: Any, compiler: Any, connection: Any, **extra: Any) -> Any:
-    # Redshift: an aggregate window function (and FIRST_VALUE/LAST_VALUE/NTH_VALUE) with
-    # ORDER BY needs an explicit ROWS frame (DG:c_Window_functions). Without one,
-    # PostgreSQL's default ends at the current row; ROWS gives the same result except
-    # among ties of the ORDER BY.
-    source = self.source_expression
-    needs_frame = getattr(source, "contains_aggregate", False) or isinstance(
-        source, _FRAME_REQUIRED
-    )
-    if self.order_by is not None and self.frame is None and needs_frame:
+    # Redshift frames are ROWS only, and a frame clause follows an ORDER BY
+    # (DG:r_Window_function_synopsis). An aggregate window function (and FIRST_VALUE,
+    # LAST_VALUE, NTH_VALUE) with ORDER BY needs one (DG:c_Window_functions); without
+    # one, Django means SQL's default, RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW,
+    # whose frame takes in the current row's peers (ties of the ORDER BY).
+    frame = self.frame
+    peers = _all_rows_are_peers(self)
+    whole_partition = False
+    if isinstance(frame, ValueRange):
+        start, end = self.frame.start.value, self.frame.end.value
+        # A RANGE frame that reaches no further than the current row's peers in either
+        # direction, when all rows are peers or both ends are unbounded, is the whole
+        # partition: that ROWS can say. Anything else goes on to ValueRange.as_sql, where
+        # Django checks the values (ValueError) and the backend refuses the frame
+        # (db_operations.window_frame_range_start_end).
+        whole_partition = (start is None and end is None) or (
+            peers and _is_unbounded_or_current(start) and _is_unbounded_or_current(end)
+        )
+    elif frame is None and self.order_by is not None:
+        source = self.source_expression
+        if getattr(source, "contains_aggregate", False) or isinstance(source, _FRAME_REQUIRED):
+            # Redshift requires a frame here. When all rows are peers, SQL's default is
+            # the whole partition; otherwise ROWS BETWEEN UNBOUNDED PRECEDING AND
+            # CURRENT ROW, which is the same except among ties of the ORDER BY.
+            if peers:
+                whole_partition = True
+            else:
+                frame = RowRange(start=None, end=0)
+    if whole_partition:
+        # Without ORDER BY a window is the whole partition and takes no frame clause.
+        frame = RowRange(start=None, end=None) if self.order_by is not None else None
+    if frame is not self.frame:
         copy = self.copy()
-        copy.frame = RowRange(start=None, end=0)
+        copy.frame = frame
         return copy.as_sql(compiler, connection, **extra)
     return self.as_sql(compiler, connection, **extra)
 

@@ -9,7 +9,8 @@ ORDINALITY, array_agg, attidentity, pg_collation, pg_am).
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db.backends.base.introspection import BaseDatabaseIntrospection
 from django.db.backends.postgresql.introspection import (
@@ -17,6 +18,9 @@ from django.db.backends.postgresql.introspection import (
 )
 from django.db.backends.postgresql.introspection import TableInfo
 from django.db.backends.utils import strip_quotes
+
+if TYPE_CHECKING:
+    from .base import DatabaseWrapper
 
 
 class RedshiftFieldInfo(NamedTuple):
@@ -41,12 +45,25 @@ class RedshiftFieldInfo(NamedTuple):
 _IDENTITY_RE = re.compile(r'"?identity"?\s*\(', re.IGNORECASE)
 
 
+def run_catalog_query(cursor: Any, sql: str, names: Sequence[str]) -> None:
+    """A catalog query with the names it looks up written into it as string literals.
+
+    Identifiers are not user data; writing them into the text gives both drivers the same
+    statement (psycopg binds client-side anyway), and lets the emulator map a name over
+    PostgreSQL's 63 bytes (Redshift allows 127, DG:r_names) wherever it appears.
+    """
+    literals = iter("'" + name.replace("'", "''") + "'" for name in names)
+    cursor.execute(re.sub(r"%s", lambda _: next(literals), sql))
+
+
 def base_type(type_name: str) -> str:
     """``character varying(10)`` -> ``character varying``."""
     return type_name.split("(", 1)[0].strip().lower()
 
 
 class DatabaseIntrospection(PGDatabaseIntrospection):
+    connection: DatabaseWrapper
+
     # Keyed by type name (svv_columns.data_type / pg_table_def.type), not OID as the
     # PostgreSQL parent (and its stub) has it.
     data_types_reverse: dict[str, str] = {  # type: ignore[assignment]
@@ -114,7 +131,8 @@ class DatabaseIntrospection(PGDatabaseIntrospection):
         return [TableInfo(*row) for row in cursor.fetchall()]
 
     def _table_schema(self, cursor: Any, table_name: str) -> str | None:
-        cursor.execute(
+        run_catalog_query(
+            cursor,
             """
             SELECT n.nspname FROM pg_catalog.pg_class c
               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -127,7 +145,8 @@ class DatabaseIntrospection(PGDatabaseIntrospection):
 
     def _table_keys(self, cursor: Any, schema: str, table_name: str) -> dict[str, tuple[bool, int]]:
         # DISTKEY / SORTKEY per column (DG:r_PG_TABLE_DEF; search_path tables only).
-        cursor.execute(
+        run_catalog_query(
+            cursor,
             'SELECT "column", distkey, sortkey FROM pg_table_def '
             "WHERE schemaname = %s AND tablename = %s",
             [schema, table_name],
@@ -143,7 +162,8 @@ class DatabaseIntrospection(PGDatabaseIntrospection):
 
             raise ProgrammingError(f'relation "{table_name}" does not exist')
         keys = self._table_keys(cursor, schema, table_name)
-        cursor.execute(
+        run_catalog_query(
+            cursor,
             """
             SELECT column_name, data_type, character_maximum_length, numeric_precision,
                    numeric_scale, is_nullable, column_default, remarks, collation_name
@@ -171,7 +191,7 @@ class DatabaseIntrospection(PGDatabaseIntrospection):
                 RedshiftFieldInfo(
                     name,
                     data_type,
-                    None,
+                    self._display_size(max_len),
                     max_len,
                     precision,
                     scale,
@@ -187,6 +207,19 @@ class DatabaseIntrospection(PGDatabaseIntrospection):
                 )
             )
         return result
+
+    def _display_size(self, max_len: int | None) -> int | None:
+        """A character column's length in characters, as Django's max_length means it.
+
+        SVV_COLUMNS gives a VARCHAR's declared length, which Redshift counts in bytes
+        (DG:r_SVV_COLUMNS, DG:r_Character_types); the schema editor declares a CharField
+        of n characters as n * varchar_bytes_per_char bytes (ops.varchar_length), so this
+        is the inverse, rounded up so that the column it implies is never shorter.
+        """
+        if max_len is None:
+            return None
+        per_char = self.connection.redshift_options.varchar_bytes_per_char or 1
+        return -(-int(max_len) // per_char)
 
     def get_sequences(self, cursor: Any, table_name: str, table_fields: Any = ()) -> list[Any]:
         # No sequences on Redshift; identity columns are reported like PostgreSQL's.
@@ -211,7 +244,8 @@ class DatabaseIntrospection(PGDatabaseIntrospection):
         if schema is None:
             return {}
         constraints: dict[str, dict[str, Any]] = {}
-        cursor.execute(
+        run_catalog_query(
+            cursor,
             """
             SELECT tc.constraint_name, tc.constraint_type, kcu.column_name
               FROM information_schema.table_constraints tc
@@ -242,7 +276,8 @@ class DatabaseIntrospection(PGDatabaseIntrospection):
             entry["columns"].append(column)
         foreign = [name for name, info in constraints.items() if not info["unique"]]
         if foreign:
-            cursor.execute(
+            run_catalog_query(
+                cursor,
                 """
                 SELECT ccu.constraint_name, ccu.table_name, ccu.column_name
                   FROM information_schema.constraint_column_usage ccu

@@ -31,6 +31,7 @@ from django.db.models import Index
 
 from .drivers.psycopg import SuperValue, VarbyteValue
 from .indexes import DistKey, SortKey, TableKeys, table_keys
+from .introspection import run_catalog_query
 
 _VARCHAR = re.compile(r"^(?:varchar|character varying)\((\d+)\)$", re.IGNORECASE)
 
@@ -771,7 +772,8 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
     def _column_has_default(self, table: str, column: str) -> bool:
         """Whether the column has a DEFAULT in the database (AddField NOT NULL leaves one)."""
         with self.connection.cursor() as cursor:
-            cursor.execute(
+            run_catalog_query(
+                cursor,
                 "SELECT 1 FROM pg_catalog.pg_attrdef d "
                 "JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
                 "JOIN pg_catalog.pg_class c ON c.oid = d.adrelid "

@@ -151,7 +151,10 @@ def _close_abandoned_socket(exc: BaseException) -> None:
 # -- SQL text: statements and placeholders -------------------------------------------------
 
 _TOKEN_RE = re.compile(
-    r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|--[^\n]*|/\*.*?(?:\*/|$)|%%|%s|%|;", re.S
+    r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|--[^\n]*|/\*.*?(?:\*/|$)"
+    r"|\$(?P<tag>[A-Za-z_]\w*)?\$.*?\$(?P=tag)?\$"  # a $$...$$ or $tag$...$tag$ body
+    r"|%%|%\((?P<name>[^)]*)\)s|%s|%|;",
+    re.S,
 )
 
 
@@ -172,15 +175,29 @@ def _adapt(value: Any) -> tuple[str, Any]:
     return "%s", value
 
 
-def prepare(sql: str, params: Sequence[Any] | None) -> list[tuple[str, tuple[Any, ...] | None]]:
-    """Split ``sql`` into single statements and adapt each one's ``%s`` parameters.
+def prepare(
+    sql: str, params: Sequence[Any] | Mapping[str, Any] | None
+) -> list[tuple[str, tuple[Any, ...] | None]]:
+    """Split ``sql`` into single statements and adapt each one's parameters, with
+    psycopg's conventions: ``%s`` with a sequence, ``%(name)s`` with a mapping (a name may
+    repeat), and ``%%`` for ``%``, inside quoted strings too.
 
     With ``params=None`` the text is not a format string (``%`` stays ``%``), as in psycopg
     and redshift_connector; only the statements are split.
     """
-    if ";" not in sql and (params is None or not _needs_rewrite(params)):
-        return [(sql, None if params is None else tuple(_adapt(p)[1] for p in params))]
-    values = None if params is None else list(params)
+    if (
+        isinstance(params, Sequence)
+        and ";" not in sql
+        and "%%" not in sql
+        and "%(" not in sql
+        and sql.count("%s") == len(params)
+        and not _needs_rewrite(params)
+    ):
+        return [(sql, tuple(_adapt(p)[1] for p in params))]
+    if params is None and ";" not in sql:
+        return [(sql, None)]
+    named = params if isinstance(params, Mapping) else None
+    values = None if params is None or named is not None else list(params)
     statements: list[tuple[str, tuple[Any, ...] | None]] = []
     out: list[str] = []
     bound: list[Any] = []
@@ -193,8 +210,10 @@ def prepare(sql: str, params: Sequence[Any] | None) -> list[tuple[str, tuple[Any
         if token == ";":
             text = "".join(out).strip()
             if text:
-                statements.append((text, None if values is None else tuple(bound)))
+                statements.append((text, None if params is None else tuple(bound)))
             out, bound = [], []
+        elif params is None:
+            out.append(token)
         elif token == "%s" and values is not None:
             if index >= len(values):
                 raise Database.ProgrammingError("not enough parameters for the SQL statement")
@@ -202,12 +221,30 @@ def prepare(sql: str, params: Sequence[Any] | None) -> list[tuple[str, tuple[Any
             index += 1
             out.append(placeholder)
             bound.append(value)
+        elif match.group("name") is not None and named is not None:
+            key = match.group("name")
+            if key not in named:
+                raise Database.ProgrammingError(f"no parameter named {key!r} was given")
+            placeholder, value = _adapt(named[key])
+            out.append(placeholder)
+            bound.append(value)
+        elif token in ("%s", "%%") or token.startswith("%("):
+            if token != "%%":
+                kind = "positional" if token == "%s" else "named"
+                raise Database.ProgrammingError(
+                    f"{token!r} needs {kind} parameters; the SQL mixes the two styles"
+                )
+            out.append(token)
+        elif token.startswith("'"):
+            # psycopg turns %% into % wherever it is, quoted strings included; the driver
+            # leaves quoted strings alone.
+            out.append(token.replace("%%", "%"))
         else:
             out.append(token)
     out.append(sql[pos:])
     text = "".join(out).strip()
     if text or not statements:
-        statements.append((text, None if values is None else tuple(bound)))
+        statements.append((text, None if params is None else tuple(bound)))
     if values is not None and index != len(values):
         raise Database.ProgrammingError(
             f"the SQL statement has {index} placeholders but {len(values)} parameters were given"
@@ -313,17 +350,20 @@ def _zone_mapper(session: datetime.tzinfo, label: datetime.tzinfo | None) -> Any
 class _Query:
     """``cursor._query.query``, which Django reads for ``connection.queries``."""
 
-    def __init__(self, sql: str, params: Sequence[Any] | None) -> None:
+    def __init__(self, sql: str, params: Any) -> None:
         self._sql = sql
         self._params = params
 
     @property
     def query(self) -> bytes:
-        if self._params is None:
+        params = self._params
+        if params is None:
             return self._sql.encode()
         try:
-            return (self._sql % tuple(_literal(p) for p in self._params)).encode()
-        except (TypeError, ValueError):
+            if isinstance(params, Mapping):
+                return (self._sql % {k: _literal(v) for k, v in params.items()}).encode()
+            return (self._sql % tuple(_literal(p) for p in params)).encode()
+        except (TypeError, ValueError, KeyError):
             return self._sql.encode()
 
 
@@ -341,6 +381,7 @@ class Cursor:
         self._pos = 0
         self._query: _Query | None = None
         self.lastrowid = None
+        self.closed = False
         self.adapters = _Adapters(None, parent=connection.adapters)
 
     def __enter__(self) -> Cursor:
@@ -361,7 +402,9 @@ class Cursor:
     def rowcount(self) -> int:
         return self._results[self._set][2] if self._results else -1
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
+    def execute(self, sql: str, params: Any = None) -> Cursor:
+        if self.closed:
+            raise Database.InterfaceError("the cursor is closed")
         self._query = _Query(sql, params)
         statements = prepare(sql, params)
         results = []
@@ -399,6 +442,12 @@ class Cursor:
                     row[i] = convert(row[i])
             out.append(tuple(row))
         return out
+
+    def callproc(self, procname: str, params: Sequence[Any] | None = None) -> Any:
+        """As psycopg: ``SELECT * FROM procname(%s, ...)``; the params back."""
+        args = list(params or ())
+        self.execute(f"SELECT * FROM {procname}({', '.join(['%s'] * len(args))})", args)
+        return params
 
     def executemany(self, sql: str, param_list: Sequence[Sequence[Any]]) -> Cursor:
         total = 0
@@ -454,6 +503,7 @@ class Cursor:
         pass
 
     def close(self) -> None:
+        self.closed = True
         self._results = []
         self._rows = []
         with contextlib.suppress(Database.Error):

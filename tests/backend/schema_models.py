@@ -7,6 +7,7 @@ from typing import Any
 import django
 from django.apps.registry import Apps
 from django.db import models
+from django.db.models.functions import Lower, Now
 
 from redshift_async_backend.indexes import DistKey, SortKey
 
@@ -81,3 +82,13 @@ if django.VERSION >= (5, 0):
         score = models.IntegerField(db_default=7)
 
         Meta = meta(db_table="rs_defaults")
+
+    class ExpressionDefaults(models.Model):
+        """db_default expressions: Redshift's DEFAULT takes any variable-free expression
+        without subqueries or user-defined functions (DG:r_CREATE_TABLE_NEW)."""
+
+        stamped = models.DateTimeField(db_default=Now())
+        code = models.CharField(max_length=10, db_default=Lower(models.Value("NEW")))
+        size = models.IntegerField(db_default=models.Value(2) * 3)
+
+        Meta = meta(db_table="rs_expression_defaults")

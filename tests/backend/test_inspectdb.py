@@ -102,6 +102,8 @@ def test_keys_and_identity_columns_become_model_code(tables: None) -> None:
 def test_tables_without_keys_need_no_import(tables: None) -> None:
     source = inspect("insp_plain")
     assert IMPORT_LINE not in source
+    # The VARCHAR's length comes back as max_length (SVV_COLUMNS, DG:r_SVV_COLUMNS).
+    assert "    y = models.CharField(max_length=5, blank=True, null=True)" in source
     assert "indexes" not in source
     compile(source, "<inspectdb>", "exec")
 

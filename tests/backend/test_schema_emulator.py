@@ -28,7 +28,10 @@ def db(transactional_db: Any) -> Iterator[Any]:
     afterwards (DDL runs outside any test transaction, as migrate runs it)."""
     yield connection
     with connection.cursor() as cursor:
-        for table in ("rs_sale", "rs_event", "rs_legacy", "rs_defaults", "rs_customer"):
+        for table in (
+            *("rs_sale", "rs_event", "rs_legacy", "rs_defaults", "rs_expression_defaults"),
+            "rs_customer",
+        ):
             cursor.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
 
 
@@ -111,6 +114,15 @@ def test_db_default_constants_apply(db: Any) -> None:
     with connection.cursor() as cursor:
         cursor.execute('INSERT INTO "rs_defaults" DEFAULT VALUES')
     assert rows('SELECT "status", "score" FROM "rs_defaults"') == [("new", 7)]
+
+
+@pytest.mark.skipif(django.VERSION < (5, 0), reason="db_default exists from Django 5.0")
+def test_db_default_expressions_apply(db: Any) -> None:
+    run(lambda e: e.create_model(sm.ExpressionDefaults))
+    obj = sm.ExpressionDefaults.objects.create()
+    obj.refresh_from_db()
+    assert (obj.code, obj.size) == ("new", 6)
+    assert isinstance(obj.stamped, datetime.datetime)
 
 
 def test_add_and_remove_fields(tables: None) -> None:

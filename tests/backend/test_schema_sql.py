@@ -83,6 +83,21 @@ def test_db_default_constants() -> None:
     )
 
 
+@pytest.mark.skipif(django.VERSION < (5, 0), reason="db_default exists from Django 5.0")
+def test_db_default_expressions() -> None:
+    # Redshift takes an expression as a column DEFAULT (DG:r_CREATE_TABLE_NEW), so Django's
+    # check must not refuse one (fields.E011) and the DDL carries it.
+    for field in sm.ExpressionDefaults._meta.local_fields:
+        assert field.check(databases=["default"]) == []
+    (sql,) = collect(lambda e: e.create_model(sm.ExpressionDefaults))
+    assert sql == (
+        f'CREATE TABLE "rs_expression_defaults" ({ID}, '
+        '"stamped" timestamp with time zone DEFAULT (GETDATE()) NOT NULL, '
+        "\"code\" varchar(10) DEFAULT (LOWER('NEW')) NOT NULL, "
+        '"size" integer DEFAULT ((2 * 3)) NOT NULL);'
+    )
+
+
 def test_delete_and_rename_model() -> None:
     assert collect(lambda e: e.delete_model(sm.Event)) == ['DROP TABLE "rs_event" CASCADE;']
     assert collect(lambda e: e.alter_db_table(sm.Event, "rs_event", "rs_event2")) == [

@@ -51,7 +51,7 @@ def wrapper(host: str = "h", **options: Any) -> DatabaseWrapper:
 
 
 def test_single_statement_passes_through() -> None:
-    assert prepare("SELECT %s, '%%'", [1]) == [("SELECT %s, '%%'", (1,))]
+    assert prepare("SELECT %s, 'a'", [1]) == [("SELECT %s, 'a'", (1,))]
     assert prepare("SELECT '%s'", None) == [("SELECT '%s'", None)]
 
 
@@ -102,6 +102,39 @@ def test_parameter_count_mismatch_is_an_error() -> None:
         prepare("SELECT %s; SELECT 1", [1, 2])
     with pytest.raises(redshift_connector.ProgrammingError, match="not enough"):
         prepare("SELECT %s; SELECT %s", [1])
+
+
+def test_parameter_count_is_checked_for_one_statement_too() -> None:
+    with pytest.raises(redshift_connector.ProgrammingError, match="placeholders"):
+        prepare("SELECT %s", [1, 2])
+    with pytest.raises(redshift_connector.ProgrammingError, match="not enough"):
+        prepare("SELECT %s, %s", [1])
+
+
+def test_named_parameters_as_psycopg_takes_them() -> None:
+    assert prepare("SELECT %(a)s, %(b)s, %(a)s", {"a": 1, "b": "x"}) == [
+        ("SELECT %s, %s, %s", (1, "x", 1))
+    ]
+    with pytest.raises(redshift_connector.ProgrammingError, match="no parameter named 'c'"):
+        prepare("SELECT %(c)s", {"a": 1})
+    with pytest.raises(redshift_connector.ProgrammingError, match="mixes"):
+        prepare("SELECT %s, %(a)s", [1])
+
+
+def test_doubled_percent_is_one_percent_inside_strings_when_parameters_are_given() -> None:
+    # psycopg: with parameters, %% is % everywhere; the driver leaves quoted strings alone.
+    assert prepare("SELECT '10%%' LIKE %s", ["1%"]) == [("SELECT '10%' LIKE %s", ("1%",))]
+    assert prepare("SELECT '10%%'", None) == [("SELECT '10%%'", None)]
+
+
+def test_dollar_quoted_bodies_are_not_split() -> None:
+    sql = "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql; SELECT 2"
+    assert [text for text, _ in prepare(sql, None)] == [
+        "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql",
+        "SELECT 2",
+    ]
+    tagged = "SELECT $body$ a;b $body$, %s"
+    assert prepare(tagged, [1]) == [(tagged, (1,))]
 
 
 @pytest.mark.parametrize(
