@@ -262,60 +262,62 @@ async def run_tasks(pool: Any, workers: int, seconds: float) -> dict[str, Any]:
     }
 
 
+def _b2_row(face: str, size: int, n: int, ours: list[int], theirs: list[int]) -> dict[str, Any]:
+    # Paired runs (one of each, back to back): the ratio is the median of the pairs'
+    # ratios, so that the machine's drift between pairs cancels out.
+    pairs = [a / b for a, b in zip(ours, theirs, strict=True) if b]
+    return {
+        "face": face,
+        "size": size,
+        "workers": n,
+        "ours_ops_s": round(statistics.median(ours)),
+        "psycopg_pool_ops_s": round(statistics.median(theirs)),
+        "ratio": round(statistics.median(pairs), 2),
+        "pairs": len(pairs),
+    }
+
+
 def run_b2(dsn: str, seconds: float, reps: int) -> list[dict[str, Any]]:
+    """Both pools open side by side for a cell; ``reps`` pairs of runs, alternating which
+    pool goes first."""
     rows = []
     for size in (4, 16):
         for n in (1, 4, 16, 64):
-            cell: dict[str, list[int]] = {"ours": [], "psycopg_pool": []}
-            order = [("ours", ours_sync), ("psycopg_pool", theirs_sync)]
-            for rep in range(reps):
-                for label, make in order if rep % 2 == 0 else order[::-1]:
-                    pool = make(dsn, size)
-                    try:
-                        cell[label].append(run_threads(pool, n, seconds, True)["ops_s"])
-                    finally:
-                        pool.close()
-            ours, theirs = statistics.median(cell["ours"]), statistics.median(cell["psycopg_pool"])
-            rows.append(
-                {
-                    "face": "sync",
-                    "size": size,
-                    "workers": n,
-                    "ours_ops_s": round(ours),
-                    "psycopg_pool_ops_s": round(theirs),
-                    "ratio": round(ours / theirs, 2),
-                }
-            )
+            ours, theirs = ours_sync(dsn, size), theirs_sync(dsn, size)
+            a_vals: list[int] = []
+            b_vals: list[int] = []
+            try:
+                for pool in (ours, theirs):  # warm
+                    run_threads(pool, n, min(seconds, 0.2), True)
+                for rep in range(reps):
+                    pair = [(a_vals, ours), (b_vals, theirs)]
+                    for values, pool in pair if rep % 2 == 0 else pair[::-1]:
+                        values.append(run_threads(pool, n, seconds, True)["ops_s"])
+            finally:
+                ours.close()
+                theirs.close()
+            rows.append(_b2_row("sync", size, n, a_vals, b_vals))
 
     async def async_cells() -> list[dict[str, Any]]:
         out = []
         for size in (4, 16):
             for n in (1, 4, 16, 64):
-                a_vals, b_vals = [], []
-                for rep in range(reps):
-                    for side in ("ours", "theirs") if rep % 2 == 0 else ("theirs", "ours"):
-                        if side == "ours":
-                            ours = await ours_async(dsn, size)
-                            async with ours:
-                                await ours.wait(30)
-                                a_vals.append((await run_tasks(ours, n, seconds))["ops_s"])
-                        else:
-                            theirs = await theirs_async(dsn, size)
-                            try:
-                                b_vals.append((await run_tasks(theirs, n, seconds))["ops_s"])
-                            finally:
-                                await theirs.close()
-                a, b = statistics.median(a_vals), statistics.median(b_vals)
-                out.append(
-                    {
-                        "face": "asyncio",
-                        "size": size,
-                        "workers": n,
-                        "ours_ops_s": round(a),
-                        "psycopg_pool_ops_s": round(b),
-                        "ratio": round(a / b, 2),
-                    }
-                )
+                a_vals: list[int] = []
+                b_vals: list[int] = []
+                ours = await ours_async(dsn, size)
+                theirs = await theirs_async(dsn, size)
+                try:
+                    async with ours:
+                        await ours.wait(30)
+                        for pool in (ours, theirs):  # warm
+                            await run_tasks(pool, n, min(seconds, 0.2))
+                        for rep in range(reps):
+                            pair = [(a_vals, ours), (b_vals, theirs)]
+                            for values, pool in pair if rep % 2 == 0 else pair[::-1]:
+                                values.append((await run_tasks(pool, n, seconds))["ops_s"])
+                finally:
+                    await theirs.close()
+                out.append(_b2_row("asyncio", size, n, a_vals, b_vals))
         return out
 
     rows.extend(anyio.run(async_cells))
@@ -736,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         b1 = run_b1(dsn, 20_000 if quick else 100_000, 3 if quick else 5)
         out.append(table("B1 uncontended getconn+putconn (median of reps)", b1))
         print(out[-1], flush=True)
-        b2 = run_b2(dsn, 0.5 if quick else 2.0, 1 if quick else 5)
+        b2 = run_b2(dsn, 0.5, 2 if quick else 12)
         out.append(table("B2 getconn + SELECT 1 + putconn throughput", b2))
         print(out[-1], flush=True)
         b4, curves = run_b4(dsn, 2.0 if quick else 5.0, 1 if quick else 5)
