@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 # Redshift: VARCHAR(MAX) is 65,535 bytes (DG:r_Character_types).
 VARCHAR_MAX_BYTES = 65535
-# Redshift: a statement is at most 16 MB (DG:r_INSERT_30).
-MAX_STATEMENT_BYTES = 16 * 1024 * 1024
 
 TEXT_INTERNAL_TYPES = frozenset(
     {

@@ -47,15 +47,14 @@ from . import (
     is_redshift_host,
 )
 
-CHR_BACKSLASH = b"' || CHR(92) || '"
 
-
-def quote_text(data: bytes) -> bytes:
-    """Quote UTF-8 bytes as a Redshift string literal without ``E''``."""
-    body = data.replace(b"'", b"''")
-    if b"\\" not in body:
-        return b"'" + body + b"'"
-    return b"('" + body.replace(b"\\", CHR_BACKSLASH) + b"')"
+def quote_str(value: str) -> str:
+    """A Redshift string literal without ``E''``: quotes doubled, each backslash written
+    ``CHR(92)`` (DG:r_CHR), which reads the same whatever ``standard_conforming_strings``."""
+    body = value.replace("'", "''")
+    if "\\" not in body:
+        return "'" + body + "'"
+    return "('" + body.replace("\\", "' || CHR(92) || '") + "')"
 
 
 class RedshiftStrDumper(adapt.Dumper):
@@ -67,7 +66,7 @@ class RedshiftStrDumper(adapt.Dumper):
         return obj.encode()
 
     def quote(self, obj: str) -> bytes:
-        return quote_text(obj.encode())
+        return quote_str(obj).encode()
 
 
 class UUIDDumper(RedshiftStrDumper):
@@ -123,7 +122,7 @@ class SuperDumper(adapt.Dumper):
         return obj.text.encode()
 
     def quote(self, obj: SuperValue) -> bytes:
-        return b"JSON_PARSE(" + quote_text(obj.text.encode()) + b")"
+        return b"JSON_PARSE(" + quote_str(obj.text).encode() + b")"
 
 
 class VarbyteDumper(adapt.Dumper):
@@ -152,14 +151,6 @@ class BinaryDumper(VarbyteDumper):
 
     def quote(self, obj: Any) -> bytes:
         return b"TO_VARBYTE('" + self.dump(obj) + b"', 'hex')"
-
-
-def quote_str(value: str) -> str:
-    """``quote_text`` for a str: the same literal, as text."""
-    body = value.replace("'", "''")
-    if "\\" not in body:
-        return "'" + body + "'"
-    return "('" + body.replace("\\", "' || CHR(92) || '") + "')"
 
 
 class _Context:

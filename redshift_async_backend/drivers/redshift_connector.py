@@ -561,7 +561,9 @@ class _Adapters:
 class Connection:
     """A redshift_connector connection with the surface Django's PostgreSQL code uses."""
 
-    def __init__(self, raw: Any, timezone: Any = None) -> None:
+    def __init__(self, raw: Any, timezone: Any = None, session_zone: Any = None) -> None:
+        """``timezone``: the zone TIMESTAMPTZ values are labelled with (None: naive);
+        ``session_zone``: the session's zone when the server reports none zoneinfo knows."""
         self.raw = raw
         # Redshift: Django sends BEGIN/COMMIT itself (see the module docstring).
         raw.autocommit = True
@@ -569,8 +571,7 @@ class Connection:
         self.isolation_level: Any = None
         self.info = _Info(raw)
         self.adapters = _Adapters(timezone)
-        # The session's zone when TimeZone is not reported or not known to zoneinfo.
-        self.connect_zone: datetime.tzinfo = timezone or datetime.UTC
+        self.connect_zone: datetime.tzinfo = session_zone or timezone or datetime.UTC
         self.closed = False
 
     def session_zone(self) -> datetime.tzinfo:
@@ -776,9 +777,7 @@ class RedshiftConnectorDriver(Driver):
                 raise
             raise new from exc
         _install_readers(raw)
-        conn = Connection(raw, None if naive else timezone)
-        conn.connect_zone = timezone or datetime.UTC
-        return conn
+        return Connection(raw, None if naive else timezone, session_zone=timezone)
 
     def in_transaction(self, connection: Any) -> bool:
         return bool(connection.in_transaction)

@@ -34,6 +34,7 @@ from pglast.parser import ParseError, scan, split
 from pglast.stream import RawStream
 from pglast.visitors import Visitor
 
+from ..limits import MAX_STATEMENT_BYTES
 from .catalog import DATEPARTS, SCHEMA
 
 
@@ -106,8 +107,6 @@ _TRIGGER = re.compile(
 )
 
 
-# Redshift: a statement is at most 16 MB (DG:r_INSERT_30, DG:amazon-redshift-limits).
-MAX_STATEMENT_BYTES = 16 * 1024 * 1024
 # Longer statements (bulk inserts, each one different) are not kept in the rewrite cache.
 _CACHED_CHARS = 64 * 1024
 

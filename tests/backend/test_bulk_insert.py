@@ -19,12 +19,6 @@ from tests.testapp.models import Item
 pytestmark = pytest.mark.integration
 
 
-def raw_connection() -> Any:
-    """The psycopg connection under Django's (for its adapters)."""
-    connection.ensure_connection()
-    return connection.connection
-
-
 def test_bulk_create_sends_multi_row_inserts_within_the_parameter_limit(db: None) -> None:
     # Item has 5 columns besides its pk; with the allocated pk a row binds 6 parameters.
     # redshift_connector binds server-side, so its batches stay within the extended
@@ -83,22 +77,16 @@ def test_bulk_create_splits_batches_at_redshift_16_mb_statement_limit(db: None) 
         st.text().map(SuperValue),
     )
 )
-def test_literal_size_bound_covers_the_quoted_value(django_db_setup: str, value: Any) -> None:
+def test_literal_size_bound_covers_the_quoted_value(value: Any) -> None:
     # _split_by_size counts on _literal_bytes never being below what psycopg's quoting
-    # (drivers/psycopg.py: CHR(92) for backslashes, TO_VARBYTE, ::casts) puts in the text.
-    from django.db.models import BinaryField
-
-    if connection.driver.binds_server_side:
-        pytest.skip(
-            "redshift_connector binds values server-side: its statements' text carries no "
-            "values, and the 32,767-parameter limit (DG:amazon-redshift-limits) applies"
-        )
-
+    # (drivers/psycopg.py: CHR(92) for backslashes, TO_VARBYTE, ::casts) puts in the text;
+    # literal_renderer writes exactly that (tests/drivers/test_psycopg_binding.py).
     from redshift_async_backend.compiler import _literal_bytes
+    from redshift_async_backend.drivers.psycopg import literal_renderer
 
     if isinstance(value, bytes):
-        value = BinaryField().get_db_prep_value(value, connection)
-    quoted = psycopg.ClientCursor(raw_connection()).mogrify("%s", [value])
+        value = psycopg.Binary(value)  # what Django's BinaryField hands psycopg
+    quoted = literal_renderer(True, datetime.UTC)(value)
     assert len(quoted.encode()) <= _literal_bytes(value)
 
 

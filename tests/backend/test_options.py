@@ -111,7 +111,7 @@ def test_dbshell_password_in_environment_only() -> None:
 
 
 def test_no_e_strings_in_literals() -> None:
-    from redshift_async_backend.drivers.psycopg import quote_text
+    from redshift_async_backend.drivers.psycopg import quote_str
 
-    assert quote_text(b"it's") == b"'it''s'"
-    assert quote_text(b"a\\b") == b"('a' || CHR(92) || 'b')"
+    assert quote_str("it's") == "'it''s'"
+    assert quote_str("a\\b") == "('a' || CHR(92) || 'b')"
