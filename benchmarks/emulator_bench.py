@@ -1,12 +1,17 @@
 """The emulator's cost over direct PostgreSQL, side by side in one run.
 
-``python -m benchmarks.emulator_bench [--quick] [--upstream URL]``
+``python -m benchmarks.emulator_bench [--quick] [--upstream URL] [--workers N]``
 
 * latency: one psycopg 3 connection runs ``SELECT 1`` (simple protocol) and a small
   parameterized SELECT (extended protocol) many times, alternating blocks against
   PostgreSQL directly and through the emulator; the added p50 is the difference.
 * throughput: 16 client threads (each with its own connection) run ``SELECT 1`` for a
-  fixed time, directly and through the emulator, alternately.
+  fixed time, directly, through one emulator process and through ``--workers N`` of them
+  (default: one per core, at least 2), in rounds whose order rotates; each emulator's
+  ratio is the median of its per-round ratios to direct. The emulator's CPU per query
+  (its processes' user + system time) is measured beside it. When PgBouncer is installed
+  it runs beside them as a reference: a proxy written in C (session mode, in front of the
+  same PostgreSQL), to show what one proxy hop costs on this machine by itself.
 
 The emulator runs as the command-line server in its own process, as users run it.
 Targets: added p50 <= 150 us, throughput >= 70 % of direct. Writes
@@ -24,20 +29,26 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 
 from benchmarks._run_info import load_average, run_info
+from redshift_async_backend.emulator.__main__ import UPSTREAM_URL_ENV
 from redshift_async_backend.emulator.upstream import UPSTREAM_ENV, EmbeddedPostgres
+from tests.pgbouncer.process import PGBOUNCER, run_pgbouncer
 
 RESULTS = Path(__file__).parent / "results" / "emulator.json"
 ADDED_P50_TARGET_US = 150.0
 THROUGHPUT_TARGET = 0.70
+WORKERS_SIDE = "emulator_workers"
+PGBOUNCER_SIDE = "pgbouncer"
 
 QUERIES = {
     "SELECT 1": ("SELECT 1", None),
@@ -62,19 +73,22 @@ def upstream_urls(explicit: str | None) -> Iterator[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def emulator_process(upstream: str) -> Iterator[str]:
+def emulator_process(upstream: str, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """The command-line emulator: yields its URL and its process id."""
     command = [sys.executable, "-m", "redshift_async_backend.emulator", "--port", "0"]
     proc = subprocess.Popen(
-        [*command, "--upstream", upstream],
+        [*command, "--workers", str(workers)],
         stdout=subprocess.PIPE,
         text=True,
+        # The upstream URL may hold a password: the environment, not the command line.
+        env={**os.environ, UPSTREAM_URL_ENV: upstream},
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line.startswith("ready "):
             raise RuntimeError("the emulator did not start")
-        yield line.split(" ", 1)[1].strip()
+        yield line.split(" ", 1)[1].strip(), proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -82,6 +96,63 @@ def emulator_process(upstream: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all cores spent busy since boot (Linux /proc/stat; None elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
+
+
+def tree_cpu_seconds(root: int) -> float | None:
+    """User + system CPU seconds of a process and its descendants (Linux /proc; None
+    elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, seconds in cpu.items():
+        p = pid
+        while p > 1 and p != root:
+            p = parents.get(p, 0)
+        if p == root:
+            total += seconds
+    return total
+
+
+@contextlib.contextmanager
+def pgbouncer(direct: str, clients: int) -> Iterator[tuple[str, int]]:
+    """A reference proxy written in C: PgBouncer in session mode in front of the same
+    PostgreSQL, one server connection per client (what a proxy hop costs by itself)."""
+    target = urlsplit(direct)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        run_pgbouncer(
+            target.hostname or "127.0.0.1",
+            target.port or 5432,
+            Path(tmp),
+            pool_mode="session",
+            pool_size=clients,
+        ) as (port, pid),
+    ):
+        yield f"postgresql://{target.username or 'postgres'}@127.0.0.1:{port}/postgres", pid
 
 
 def connect(url: str) -> psycopg.Connection[Any]:
@@ -158,17 +229,46 @@ def throughput_once(url: str, clients: int, seconds: float) -> float:
     return sum(counts) / elapsed
 
 
-def throughput(urls: dict[str, str], clients: int, seconds: float, rounds: int) -> dict[str, Any]:
-    runs: dict[str, list[float]] = {name: [] for name in urls}
-    for _ in range(rounds):
-        for name, url in urls.items():
-            runs[name].append(throughput_once(url, clients, seconds))
-    out: dict[str, Any] = {
-        name: {"qps": round(statistics.median(values)), "runs": [round(v) for v in values]}
-        for name, values in runs.items()
-    }
-    out["ratio"] = round(out["emulator"]["qps"] / out["direct"]["qps"], 3)
-    out["clients"] = clients
+def throughput(
+    sides: dict[str, tuple[str, int | None]], clients: int, seconds: float, rounds: int
+) -> dict[str, Any]:
+    """Each round runs every side once, in an order that rotates between rounds; an
+    emulator side's ratio is the median of its per-round ratios to that round's direct
+    run, so that drift of the machine between rounds cancels out."""
+    names = list(sides)
+    runs: dict[str, list[float]] = {name: [] for name in names}
+    cpu_per_query: dict[str, list[float]] = {name: [] for name in names}
+    busy_per_query: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            url, pid = sides[name]
+            cpu0 = tree_cpu_seconds(pid) if pid else None
+            busy0 = machine_busy_seconds()
+            qps = throughput_once(url, clients, seconds)
+            runs[name].append(qps)
+            busy1 = machine_busy_seconds()
+            cpu1 = tree_cpu_seconds(pid) if pid else None
+            queries = qps * seconds
+            if cpu0 is not None and cpu1 is not None:
+                cpu_per_query[name].append((cpu1 - cpu0) / queries * 1e6)
+            if busy0 is not None and busy1 is not None:
+                busy_per_query[name].append((busy1 - busy0) / queries * 1e6)
+    out: dict[str, Any] = {"clients": clients, "seconds": seconds, "rounds": rounds}
+    for name in names:
+        row: dict[str, Any] = {
+            "qps": round(statistics.median(runs[name])),
+            "runs": [round(v) for v in runs[name]],
+        }
+        if busy_per_query[name]:
+            # Every process on the machine (clients, PostgreSQL, emulator) per query.
+            row["machine_cpu_us_per_query"] = round(statistics.median(busy_per_query[name]), 1)
+        if name != "direct":
+            ratios = [a / d for a, d in zip(runs[name], runs["direct"], strict=True)]
+            row["ratios"] = [round(x, 3) for x in ratios]
+            row["ratio"] = round(statistics.median(ratios), 3)
+            if cpu_per_query[name]:
+                row["cpu_us_per_query"] = round(statistics.median(cpu_per_query[name]), 1)
+        out[name] = row
     return out
 
 
@@ -177,16 +277,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (CI smoke)")
     parser.add_argument("--upstream", default=None, help="PostgreSQL URL (default: embedded)")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--no-pgbouncer",
+        action="store_true",
+        help="leave out the reference proxy (PgBouncer, when installed)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(2, os.cpu_count() or 1),
+        help="also measure the emulator with this many worker processes (1: do not)",
+    )
     args = parser.parse_args(argv)
     load_before = load_average()
     iterations = 2_000 if args.quick else 20_000
-    seconds = 1.0 if args.quick else 3.0
-    rounds = 1 if args.quick else 3
+    seconds = 1.0 if args.quick else 2.0
+    rounds = 1 if args.quick else 8
 
-    with upstream_urls(args.upstream) as (direct, upstream), emulator_process(upstream) as emu:
-        urls = {"direct": direct, "emulator": emu}
-        lat = latency(urls, iterations, block=500)
-        tput = throughput(urls, args.clients, seconds, rounds)
+    with contextlib.ExitStack() as stack:
+        direct, upstream = stack.enter_context(upstream_urls(args.upstream))
+        url, pid = stack.enter_context(emulator_process(upstream))
+        sides: dict[str, tuple[str, int | None]] = {
+            "direct": (direct, None),
+            "emulator": (url, pid),
+        }
+        lat = latency({"direct": direct, "emulator": url}, iterations, block=500)
+        if args.workers > 1:
+            sides[WORKERS_SIDE] = stack.enter_context(emulator_process(upstream, args.workers))
+        if PGBOUNCER is not None and not args.no_pgbouncer:
+            sides[PGBOUNCER_SIDE] = stack.enter_context(pgbouncer(direct, args.clients))
+        tput = throughput(sides, args.clients, seconds, rounds)
+    tput["workers"] = args.workers
 
     result = {
         "latency": lat,
@@ -213,11 +334,14 @@ def main(argv: list[str] | None = None) -> int:
             f"| p50 `{label}` | {row['direct']['p50_us']} us | {row['emulator']['p50_us']} us "
             f"| +{row['added_p50_us']} us | <= +{ADDED_P50_TARGET_US:.0f} us |"
         )
-    print(
-        f"| throughput, {args.clients} clients `SELECT 1` | {tput['direct']['qps']} q/s "
-        f"| {tput['emulator']['qps']} q/s | {tput['ratio'] * 100:.0f} % "
-        f"| >= {THROUGHPUT_TARGET * 100:.0f} % |"
-    )
+    for name in sides:
+        if name != "direct":
+            row = tput[name]
+            print(
+                f"| throughput, {args.clients} clients `SELECT 1` ({name}) "
+                f"| {tput['direct']['qps']} q/s | {row['qps']} q/s | {row['ratio'] * 100:.0f} % "
+                f"| >= {THROUGHPUT_TARGET * 100:.0f} % |"
+            )
     if not args.quick:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")

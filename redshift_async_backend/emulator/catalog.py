@@ -19,6 +19,9 @@ they are recorded in two tables keyed by table OID and column number (so renames
 
 from __future__ import annotations
 
+import functools
+import hashlib
+
 SCHEMA = "redshift_emulator"
 
 # Redshift: SELECT version() (the string seen in aws/amazon-redshift-python-driver#194 and in
@@ -911,15 +914,37 @@ SELECT d.datname::text AS db_name,
     ]
 
 
-def setup_statements() -> list[str]:
-    """Idempotent SQL, run once per upstream database before its first client statement."""
-    return [
+@functools.cache
+def setup_statements() -> tuple[str, ...]:
+    """Idempotent SQL that makes an upstream database answer as Redshift does.
+
+    The last statement stamps the schema with :func:`setup_marker`, so whether a database
+    holds this version's SQL is one catalog lookup (:data:`SETUP_CHECK_SQL`): the check
+    needs no memory of earlier sessions, so a database dropped and created again (through
+    the emulator or not, by any emulator process) is set up again.
+    """
+    return (*_setup_body(), f"COMMENT ON SCHEMA {SCHEMA} IS '{setup_marker()}'")
+
+
+@functools.cache
+def _setup_body() -> tuple[str, ...]:
+    return (
         f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
         *_types_sql(),
         *_metadata_sql(),
         *_functions_sql(),
         *_views_sql(),
-    ]
+    )
+
+
+@functools.cache
+def setup_marker() -> str:
+    """The comment the schema carries once :func:`setup_statements` have all run."""
+    return "setup " + hashlib.sha1("\n".join(_setup_body()).encode()).hexdigest()[:16]
+
+
+# One row: the schema's comment, NULL when the schema does not exist.
+SETUP_CHECK_SQL = f"SELECT obj_description(to_regnamespace('{SCHEMA}'), 'pg_namespace')"
 
 
 def upstream_options(server_version_num: int = 180000, *, superuser: bool = True) -> str:

@@ -25,6 +25,7 @@ MAX_STARTUP_LENGTH = 10_000
 # PostgreSQL's own limit for a message body is 1 GB.
 MAX_MESSAGE_LENGTH = 1 << 30
 
+_I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
 _HEADER = struct.Struct("!ci")
 _II = struct.Struct("!ii")
@@ -228,6 +229,21 @@ def parse_fields(frame: bytes) -> dict[str, str]:
         value, pos = _cstring(frame, pos + 1)
         fields[code] = value
     return fields
+
+
+def parse_data_row(frame: bytes) -> list[bytes | None]:
+    """The column values of a DataRow ('D') frame, as sent (None for NULL)."""
+    values: list[bytes | None] = []
+    pos = 7
+    for _ in range(_I16.unpack_from(frame, 5)[0]):
+        size = _I32.unpack_from(frame, pos)[0]
+        pos += 4
+        if size < 0:
+            values.append(None)
+        else:
+            values.append(frame[pos : pos + size])
+            pos += size
+    return values
 
 
 def parse_parameter_status(frame: bytes) -> tuple[str, str]:

@@ -193,6 +193,7 @@ class EmulatorServer:
         users: dict[str, str] | None = None,
         password_check: PasswordCheck | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.upstream = upstream
         self.host = host
@@ -201,6 +202,7 @@ class EmulatorServer:
         self._users = dict(users) if users is not None else None
         self._password_check = password_check
         self.ssl_context = ssl_context
+        self.reuse_port = reuse_port
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[ClientConnection] = set()
         self._resumed = asyncio.Event()
@@ -213,7 +215,6 @@ class EmulatorServer:
         self.conn_stats: dict[int, ConnectionStats] = {}
         self.closed_statements = 0
         self.closed_round_trips = 0
-        self._ready_databases: set[str] = set()
         self._setup_locks: dict[str, asyncio.Lock] = {}
         self._known_settings: frozenset[str] | None = None
         # The upstream's version and rights, read at start: some rules depend on them.
@@ -230,6 +231,7 @@ class EmulatorServer:
             self.host,
             self.port,
             reuse_address=True,
+            reuse_port=self.reuse_port or None,
             backlog=512,
         )
         sock = self._server.sockets[0]
@@ -320,32 +322,27 @@ class EmulatorServer:
             return not lowered.startswith("_pq_.")
         return self._known_settings is not None and lowered in self._known_settings
 
-    def forget_database(self, name: str) -> None:
-        self._ready_databases.discard(name)
-
     async def ensure_setup(self, database: str) -> None:
-        """Run catalog.setup_statements() once per upstream database."""
-        if database in self._ready_databases:
-            return
+        """Run catalog.setup_statements() on a database that lacks this version's SQL."""
         lock = self._setup_locks.setdefault(database, asyncio.Lock())
         async with lock:
-            if database in self._ready_databases:
-                return
             import psycopg
 
-            statements = catalog.setup_statements()
             aconn = await psycopg.AsyncConnection.connect(
                 self.upstream.conninfo(database), autocommit=True
             )
             async with aconn:
-                # Several emulators (pytest-xdist workers) may share one upstream.
+                # Other emulators (worker processes, pytest-xdist) may share the upstream:
+                # one installs, the others find the marker once they hold the lock.
                 await aconn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
                 try:
-                    for statement in statements:
-                        await aconn.execute(statement.encode())
+                    cur = await aconn.execute(catalog.SETUP_CHECK_SQL)
+                    row = await cur.fetchone()
+                    if row is None or row[0] != catalog.setup_marker():
+                        for statement in catalog.setup_statements():
+                            await aconn.execute(statement.encode())
                 finally:
                     await aconn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
-            self._ready_databases.add(database)
 
     # ------------------------------------------------------------------ stats
 
@@ -640,7 +637,8 @@ class ClientConnection:
         if startup_out is None:
             return
         try:
-            await self.server.ensure_setup(database)
+            if not await self._catalog_current():
+                await self.server.ensure_setup(database)
         except Exception as exc:
             logger.exception("emulator catalog setup failed on %s", database)
             self._fatal(f"emulator catalog setup failed: {exc}", "XX000")
@@ -657,6 +655,19 @@ class ClientConnection:
             if self._slow is not None:
                 self._slow.cancel()
             self.server.unregister(self.conn_id)
+
+    async def _catalog_current(self) -> bool:
+        """Whether the session's database holds this version's catalog SQL (one round
+        trip on the new upstream session, before the client's first statement)."""
+        assert self.upstream is not None
+        self.upstream.write(pq.query(catalog.SETUP_CHECK_SQL))
+        marker = None
+        while True:
+            kind, frame = await self.upstream.frame()
+            if kind == b"D":
+                marker = pq.parse_data_row(frame)[0]
+            elif kind == b"Z":
+                return marker == catalog.setup_marker().encode()
 
     async def _connect_upstream(
         self, params: dict[str, str], *, asked_encoding: bool = True
@@ -742,16 +753,13 @@ class ClientConnection:
         return rules.rewrite(sql, self.state)
 
     def _note_sql(self, sql: str) -> None:
-        """Cheap look at transaction control and database DDL in a statement."""
+        """Cheap look at transaction control in a statement."""
         head = sql[:24].lstrip().split(None, 1)
         if head:
             word = head[0].lower().rstrip(";")
             txn = _TXN_WORDS.get(word)
             if txn is not None:
                 self.in_transaction = txn
-        if "atabase" in sql or "ATABASE" in sql:
-            for match in _DATABASE_DDL.finditer(sql):
-                self.server.forget_database(match.group(1).strip('"'))
 
     def _refusal_fields(self, exc: Exception) -> dict[str, str]:
         return pq.error_fields(
@@ -1061,9 +1069,6 @@ def _asks_for_encoding(params: dict[str, str]) -> bool:
     return "client_encoding" in params.get("options", "").lower()
 
 
-_DATABASE_DDL = re.compile(r'(?i)\b(?:create|drop|alter)\s+database\s+("[^"]+"|\w+)')
-
-
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop's loop when it is installed (it halves the relay's CPU cost), else asyncio's.
 
@@ -1090,6 +1095,8 @@ class Emulator:
     user -> password map) or ``password_check(user, password, database) -> bool`` is
     given; then the client is asked for a cleartext password (over TLS when
     ``ssl_context`` is set) and both checks that are configured must pass.
+    ``reuse_port`` lets several emulators listen on one port (SO_REUSEPORT), the kernel
+    spreading connections among them: the command line's ``--workers``.
 
     Counters (:meth:`stats`): a *statement* is a simple Query message, a FunctionCall or
     an extended-protocol Execute; a *round trip* is a client message after which the
@@ -1106,6 +1113,7 @@ class Emulator:
         users: dict[str, str] | None = None,
         password_check: PasswordCheck | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        reuse_port: bool = False,
     ) -> None:
         if latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
@@ -1120,6 +1128,7 @@ class Emulator:
         self._users = users
         self._password_check = password_check
         self._ssl_context = ssl_context
+        self._reuse_port = reuse_port
         self._embedded: Any = None
         self._server: EmulatorServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -1154,6 +1163,7 @@ class Emulator:
                 users=self._users,
                 password_check=self._password_check,
                 ssl_context=self._ssl_context,
+                reuse_port=self._reuse_port,
             )
             loop = new_event_loop()
             started: asyncio.Future[None] | Any = None

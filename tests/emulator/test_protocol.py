@@ -159,3 +159,10 @@ def test_frames_from_cuts_like_feed_and_frames() -> None:
     assert len(buf) == 0
     with pytest.raises(pq.ProtocolError):
         pq.MessageBuffer().frames_from(b"Z\x00\x00\x00\x01")
+
+
+def test_data_row_values_and_null() -> None:
+    frame = pq.message(
+        b"D", b"\x00\x03" + b"\x00\x00\x00\x02ab" + b"\xff\xff\xff\xff" + b"\x00\x00\x00\x00"
+    )
+    assert pq.parse_data_row(frame) == [b"ab", None, b""]

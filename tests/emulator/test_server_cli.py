@@ -1,4 +1,4 @@
-"""``python -m redshift_async_backend.emulator``: ready line, SIGTERM, cleanup."""
+"""``python -m redshift_async_backend.emulator``: ready line, SIGTERM, cleanup, workers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -60,13 +62,91 @@ def test_cli_serves_then_exits_cleanly_on_sigterm(tmpdir_for_postgres: Path) -> 
             proc.wait()
 
 
-def test_cli_refuses_bad_arguments() -> None:
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--latency-ms", "-5"], "latency_ms must be >= 0"),
+        (["--workers", "0"], "workers must be at least 1"),
+    ],
+)
+def test_cli_refuses_bad_arguments(arguments: list[str], message: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "redshift_async_backend.emulator", "--latency-ms", "-5"],
+        [sys.executable, "-m", "redshift_async_backend.emulator", *arguments],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
     assert result.returncode == 2
-    assert "latency_ms must be >= 0" in result.stderr
+    assert message in result.stderr
+
+
+def _children(pid: int) -> set[int]:
+    """Live child processes of ``pid`` that are emulator workers (Linux /proc)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in cmdline:
+            found.add(int(entry))
+    return found
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc for the workers")
+def test_cli_workers_share_one_port_and_are_restarted(pg_url: str) -> None:
+    # The upstream URL goes through the environment: no password on a command line.
+    env = {**os.environ, "REDSHIFT_EMULATOR_UPSTREAM": pg_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redshift_async_backend.emulator", "--port", "0", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    conns: list[psycopg.Connection[Any]] = []
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("ready postgresql://"), proc.stderr.read() if proc.stderr else ""
+        url = line.split(" ", 1)[1].strip()
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        for worker in workers:
+            assert pg_url.encode() not in Path(f"/proc/{worker}/cmdline").read_bytes()
+        # Every connection, whichever worker the kernel gives it to, is a Redshift session.
+        conns = [psycopg.connect(url, autocommit=True, connect_timeout=10) for _ in range(12)]
+        for conn in conns:
+            assert conn.info.parameter_status("server_version") == "8.0.2"
+            assert conn.execute("SELECT nvl(NULL, 7)").fetchone() == (7,)
+        # A worker that dies is replaced; the port keeps serving.
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        assert _wait_for(lambda: len(_children(proc.pid) - {victim}) == 2, 30)
+        for _ in range(8):
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+                assert conn.execute("SELECT getdate() IS NOT NULL").fetchone() == (True,)
+        survivors = _children(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert _wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in survivors), 10)
+    finally:
+        for conn in conns:
+            conn.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -179,6 +179,35 @@ def test_catalog_setup_runs_in_new_and_recreated_databases(connect: Connect, emu
         admin.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
+def test_catalog_setup_found_by_marker_not_by_memory(
+    connect: Connect, emu: Emulator, pg_url: str
+) -> None:
+    # A database dropped and created behind the emulator's back (directly on PostgreSQL, or
+    # by another emulator process), and one whose catalog SQL is an older version's: each
+    # is set up again on its next connection.
+    from redshift_async_backend.emulator import catalog
+
+    name = "emulator_setup_marker"
+    base = emu.url.rsplit("/", 1)[0]
+    with psycopg.connect(pg_url, autocommit=True) as direct:
+        direct.execute(f"DROP DATABASE IF EXISTS {name}")
+        try:
+            direct.execute(f"CREATE DATABASE {name}")
+            with psycopg.connect(f"{base}/{name}", connect_timeout=10) as conn:
+                assert conn.execute("SELECT nvl(NULL, 1)").fetchone() == (1,)
+            direct.execute(f"DROP DATABASE {name}")
+            direct.execute(f"CREATE DATABASE {name}")
+            with psycopg.connect(f"{base}/{name}", autocommit=True, connect_timeout=10) as conn:
+                assert conn.execute("SELECT nvl(NULL, 2)").fetchone() == (2,)
+                marker = conn.execute(catalog.SETUP_CHECK_SQL).fetchone()
+                assert marker == (catalog.setup_marker(),)
+                conn.execute(f"COMMENT ON SCHEMA {catalog.SCHEMA} IS 'setup 0ld'")
+            with psycopg.connect(f"{base}/{name}", autocommit=True, connect_timeout=10) as conn:
+                assert conn.execute(catalog.SETUP_CHECK_SQL).fetchone() == marker
+        finally:
+            direct.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
 def test_cancel_request_reaches_postgres(connect: Connect) -> None:
     conn = connect()
     import threading
