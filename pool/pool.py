@@ -74,7 +74,7 @@ class ConnectionPool(BasePool):
             self.open()
 
     def _signal_factory(self) -> Any:
-        return threading.Event
+        return _HandOff
 
     def _init_threading(self) -> None:
         self._lock = threading.Lock()
@@ -443,6 +443,27 @@ class ConnectionPool(BasePool):
                 n = self._core.spawn_needed()
             self._start_housekeeper()
             self._spawn(n)
+
+
+class _HandOff:
+    """A waiter's wake-up: a lock taken at birth that the waiter blocks on and whoever
+    grants or fails it releases. One futex wake-up, where threading.Event goes through a
+    condition variable and a second lock."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        try:
+            self._lock.release()
+        except RuntimeError:  # already set
+            pass
+
+    def wait(self, timeout: float) -> bool:
+        return self._lock.acquire(True, timeout)
 
 
 def _housekeeper(ref: weakref.ref[ConnectionPool], stop: threading.Event, tick: float) -> None:

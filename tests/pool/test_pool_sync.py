@@ -406,3 +406,17 @@ def test_forked_child_never_reuses_parent_connections(make_pool: Any, server: An
     os.waitpid(pid, 0)
     assert result == bytes([0])
     assert p.getconn() is parent_conn and not parent_conn.closed
+
+
+def test_hand_off_wakes_once_and_tolerates_a_second_set() -> None:
+    from pool.pool import _HandOff
+
+    signal = _HandOff()
+    assert signal.wait(0.01) is False  # not set: times out
+    woke: list[bool] = []
+    waiter = threading.Thread(target=lambda: woke.append(signal.wait(10)))
+    waiter.start()
+    signal.set()
+    signal.set()  # a second set (grant racing close) is harmless
+    waiter.join(10)
+    assert woke == [True]
