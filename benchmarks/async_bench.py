@@ -6,7 +6,9 @@
    the emulator at ``latency_ms=20`` and the async pool at max 16: native (``AsyncManager``)
    against Django's own a-methods (``sync_to_async`` into one thread) on the same backend.
 2. Overhead: at ``latency_ms=0``, the time per query of the native path against raw
-   psycopg ``AsyncConnection`` running the same compiled SQL (rows fetched, no models).
+   psycopg ``AsyncConnection`` running the same compiled SQL (rows fetched, no models);
+   beside them the async layer alone (a pooled connection running that compiled SQL, no
+   Django) and Django's sync ORM, to show which part of the difference is whose.
 
 Without ``--upstream`` an embedded PostgreSQL is started. Prints a markdown table and
 writes ``benchmarks/results/async.json``.
@@ -33,6 +35,7 @@ from benchmarks._run_info import load_average, run_info
 
 RESULTS = Path(__file__).parent / "results" / "async.json"
 TASKS, POOL_MAX, LATENCY_MS = 64, 16, 20
+BLOCKS = 10  # the overhead measures alternate in this many blocks
 
 
 def configure(emu: Any, upstream: str) -> None:
@@ -57,14 +60,14 @@ def configure(emu: Any, upstream: str) -> None:
     django.setup()
 
 
-async def timed(fn: Callable[[], Awaitable[Any]], n: int) -> float:
-    """Median microseconds per call."""
+async def timed_samples(fn: Callable[[], Awaitable[Any]], n: int) -> list[float]:
+    """Microseconds of each of ``n`` calls."""
     samples = []
     for _ in range(n):
         start = time.perf_counter()
         await fn()
         samples.append((time.perf_counter() - start) * 1e6)
-    return statistics.median(samples)
+    return samples
 
 
 def compiled(fn: Callable[[], Any]) -> tuple[str, Any]:
@@ -132,13 +135,13 @@ def main() -> None:
     print()
     print(
         "| latency 0, per query | native (µs) | raw psycopg AsyncConnection (µs) | ratio "
-        "| Django sync ORM (µs) | native / sync |"
+        "| async layer alone (µs) | layer / raw | Django sync ORM (µs) | sync / raw |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, r in o.items():
         print(
             f"| {label} | {r['native_us']} | {r['raw_us']} | {r['ratio']} "
-            f"| {r['django_sync_us']} | {r['native_vs_sync']} |"
+            f"| {r['layer_us']} | {r['layer_ratio']} | {r['django_sync_us']} | {r['sync_vs_raw']} |"
         )
     print("\n(target: ratio ≤ 1.3)")
 
@@ -147,6 +150,7 @@ def run(emu: Any, rounds: int, n: int) -> dict[str, Any]:
     from django.db import connections, models
 
     from redshift_async_backend.aio import AsyncManager
+    from redshift_async_backend.aio.connections import borrow
 
     class Row(models.Model):
         name = models.CharField(max_length=40)
@@ -229,19 +233,34 @@ def run(emu: Any, rounds: int, n: int) -> dict[str, Any]:
         async def native_values() -> Any:
             return [r async for r in Row.aobjects.values_list("id", "name", "n")[:100]]
 
+        async def layer_count() -> Any:
+            async with borrow("default") as conn:
+                return (await conn.run(sql_count, params_count)).rows
+
+        async def layer_rows() -> Any:
+            async with borrow("default") as conn:
+                return (await conn.run(sql_rows, params_rows)).rows
+
         await count_qs.acount()
         out: dict[str, Any] = {}
-        for label, native_fn, raw_fn in (
-            ("filtered acount()", count_qs.acount, raw_count),
-            ("100 rows as models", native_rows, raw_rows),
-            ("100 rows values_list()", native_values, raw_rows),
+        for label, native_fn, layer_fn, raw_fn in (
+            ("filtered acount()", count_qs.acount, layer_count, raw_count),
+            ("100 rows as models", native_rows, layer_rows, raw_rows),
+            ("100 rows values_list()", native_values, layer_rows, raw_rows),
         ):
-            native_us = await timed(native_fn, n)
-            raw_us = await timed(raw_fn, n)
+            # Blocks of each in turn, so that the machine's drift falls on all three.
+            fns = {"native": native_fn, "layer": layer_fn, "raw": raw_fn}
+            samples: dict[str, list[float]] = {name: [] for name in fns}
+            for _ in range(BLOCKS):
+                for name, fn in fns.items():
+                    samples[name].extend(await timed_samples(fn, max(1, n // BLOCKS)))
+            native_us, layer_us, raw_us = (statistics.median(samples[k]) for k in fns)
             out[label] = {
                 "native_us": round(native_us, 1),
                 "raw_us": round(raw_us, 1),
                 "ratio": round(native_us / raw_us, 3),
+                "layer_us": round(layer_us, 1),
+                "layer_ratio": round(layer_us / raw_us, 3),
             }
         await raw.close()
         return out
@@ -267,6 +286,7 @@ def run(emu: Any, rounds: int, n: int) -> dict[str, Any]:
         sync_us = sync_timed(sync_fn)
         over[label]["django_sync_us"] = round(sync_us, 1)
         over[label]["native_vs_sync"] = round(over[label]["native_us"] / sync_us, 3)
+        over[label]["sync_vs_raw"] = round(sync_us / over[label]["raw_us"], 3)
     connections.close_all()
     return {"concurrency": conc, "overhead": over}
 

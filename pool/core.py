@@ -126,7 +126,7 @@ class Waiter:
         self.record: Record | None = None
         self.error: BaseException | None = None
         self.queued_at = now
-        self.signal = signal  # threading.Event / anyio.Event; the shells set it
+        self.signal = signal  # a lock hand-off (threads) / anyio.Event; the shells set it
 
 
 def backoff(previous: float | None, cfg: PoolConfig, rng: random.Random) -> float:

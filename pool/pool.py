@@ -7,6 +7,7 @@ callers only ever block on the pool itself), checking, rolling back, closing.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
 import weakref
@@ -457,10 +458,8 @@ class _HandOff:
         self._lock.acquire()
 
     def set(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # already set
             self._lock.release()
-        except RuntimeError:  # already set
-            pass
 
     def wait(self, timeout: float) -> bool:
         return self._lock.acquire(True, timeout)

@@ -358,9 +358,11 @@ class PsycopgAsyncConnection(AsyncConnection):
             first: AsyncResult | None = None
             sets: list[list[tuple[Any, ...]]] = []
             while True:
-                if cursor.description is not None:
+                # psycopg builds a new description (Column objects) on each access.
+                description = cursor.description
+                if description is not None:
                     sets.append(await cursor.fetchall())
-                    first = first or AsyncResult(cursor.description, sets[0], cursor.rowcount, sets)
+                    first = first or AsyncResult(description, sets[0], cursor.rowcount, sets)
                 if not cursor.nextset():
                     return first or AsyncResult(None, [], cursor.rowcount, sets)
 

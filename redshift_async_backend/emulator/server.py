@@ -29,6 +29,7 @@ import itertools
 import logging
 import os
 import re
+import socket
 import ssl
 import threading
 import zlib
@@ -193,7 +194,7 @@ class EmulatorServer:
         users: dict[str, str] | None = None,
         password_check: PasswordCheck | None = None,
         ssl_context: ssl.SSLContext | None = None,
-        reuse_port: bool = False,
+        listen: bool = True,
     ) -> None:
         self.upstream = upstream
         self.host = host
@@ -202,7 +203,7 @@ class EmulatorServer:
         self._users = dict(users) if users is not None else None
         self._password_check = password_check
         self.ssl_context = ssl_context
-        self.reuse_port = reuse_port
+        self.listen = listen
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[ClientConnection] = set()
         self._resumed = asyncio.Event()
@@ -225,17 +226,28 @@ class EmulatorServer:
 
     async def start(self) -> None:
         self._known_settings = await self._fetch_settings()
+        if not self.listen:
+            return
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: ClientConnection(self).client,
             self.host,
             self.port,
             reuse_address=True,
-            reuse_port=self.reuse_port or None,
             backlog=512,
         )
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
+
+    async def adopt(self, sock: socket.socket) -> None:
+        """Serve a client connection accepted elsewhere (a worker's, see workers.py)."""
+        try:
+            sock.setblocking(False)
+            loop = asyncio.get_running_loop()
+            await loop.connect_accepted_socket(lambda: ClientConnection(self).client, sock)
+        except OSError:
+            logger.exception("emulator: a handed-over connection could not be served")
+            sock.close()
 
     async def close(self) -> None:
         if self._server is not None:
@@ -1084,6 +1096,13 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
+def client_url(host: str, port: int, upstream: Upstream) -> str:
+    """The URL clients use for an emulator on ``host:port``: the upstream's user and
+    database, never its password."""
+    host = f"[{host}]" if ":" in host else host
+    return f"postgresql://{upstream.user}@{host}:{port}/{upstream.database}"
+
+
 class Emulator:
     """A Redshift emulator running its asyncio server in a background thread.
 
@@ -1095,8 +1114,8 @@ class Emulator:
     user -> password map) or ``password_check(user, password, database) -> bool`` is
     given; then the client is asked for a cleartext password (over TLS when
     ``ssl_context`` is set) and both checks that are configured must pass.
-    ``reuse_port`` lets several emulators listen on one port (SO_REUSEPORT), the kernel
-    spreading connections among them: the command line's ``--workers``.
+    ``listen=False`` opens no port: connections accepted elsewhere are handed over with
+    :meth:`adopt` (the worker processes of the command line's ``--workers``).
 
     Counters (:meth:`stats`): a *statement* is a simple Query message, a FunctionCall or
     an extended-protocol Execute; a *round trip* is a client message after which the
@@ -1113,7 +1132,7 @@ class Emulator:
         users: dict[str, str] | None = None,
         password_check: PasswordCheck | None = None,
         ssl_context: ssl.SSLContext | None = None,
-        reuse_port: bool = False,
+        listen: bool = True,
     ) -> None:
         if latency_ms < 0:
             raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
@@ -1128,7 +1147,7 @@ class Emulator:
         self._users = users
         self._password_check = password_check
         self._ssl_context = ssl_context
-        self._reuse_port = reuse_port
+        self._listen = listen
         self._embedded: Any = None
         self._server: EmulatorServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -1163,7 +1182,7 @@ class Emulator:
                 users=self._users,
                 password_check=self._password_check,
                 ssl_context=self._ssl_context,
-                reuse_port=self._reuse_port,
+                listen=self._listen,
             )
             loop = new_event_loop()
             started: asyncio.Future[None] | Any = None
@@ -1250,9 +1269,14 @@ class Emulator:
     def url(self) -> str:
         """A libpq URL for clients; the user is the upstream's (no password in it)."""
         server = self._running_server()
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        up = server.upstream
-        return f"postgresql://{up.user}@{host}:{server.port}/{up.database}"
+        return client_url(self._host, server.port, server.upstream)
+
+    def adopt(self, sock: socket.socket) -> None:
+        """Serve a client connection accepted elsewhere (see ``listen=False``); returns
+        at once."""
+        server = self._running_server()
+        assert self._loop is not None
+        asyncio.run_coroutine_threadsafe(server.adopt(sock), self._loop)
 
     # ------------------------------------------------------------------ faults
 

@@ -1,38 +1,46 @@
-"""Several emulator processes on one port: ``python -m redshift_async_backend.emulator
+"""Several emulator processes behind one port: ``python -m redshift_async_backend.emulator
 --workers N``.
 
 One emulator is one Python process, so under many concurrent clients it is bound by one
-core. Each worker here is a whole :class:`~.server.Emulator` (its own event loop and
-upstream sessions) listening on the same port with SO_REUSEPORT; the kernel gives each new
-connection to one of them, and a connection stays with its worker for its life, so nothing
-a session sees changes. Workers share nothing but the upstream: the catalog SQL is
-installed under an advisory lock and found by a marker (``catalog.setup_marker``), so any
-worker sets up a database that another one created or dropped.
+core. Here the parent process owns the listening socket and does nothing but accept: each
+new client socket is handed, in turn, to one of N worker processes over a Unix socket
+(SCM_RIGHTS), and the worker serves it as a whole :class:`~.server.Emulator` would (its
+own event loop and upstream sessions) for the connection's life. Turns keep the workers
+evenly loaded, which the kernel's SO_REUSEPORT hashing does not (16 connections over 2
+listeners split 11/5 as often as 8/8). The parent never reads a client's bytes.
 
-What stays per process, and therefore belongs to the in-process :class:`~.server.Emulator`
-that tests use: ``stats()``, fault injection, ``pause``/``kill_all``, ``password_check``.
+Workers share nothing but the upstream: the catalog SQL is installed under an advisory
+lock and found by a marker (``catalog.setup_marker``), so any worker sets up a database
+that another one created or dropped. What stays per process, and therefore belongs to the
+in-process :class:`~.server.Emulator` that tests use: ``stats()``, fault injection,
+``pause``/``kill_all``, ``password_check``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .server import Emulator
+from .server import Emulator, Upstream, client_url
 from .upstream import EmbeddedPostgres
 
 logger = logging.getLogger("redshift_async_backend.emulator")
 
 
 class EmulatorGroup:
-    """``workers`` emulator processes sharing ``host:port`` (``port=0``: a free one).
+    """``workers`` emulator processes behind ``host:port`` (``port=0``: a free one).
 
     The upstream URL reaches the workers through a pipe, never their command lines.
     """
@@ -47,8 +55,8 @@ class EmulatorGroup:
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers!r}")
-        if workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
-            raise ValueError("several workers need SO_REUSEPORT, which this platform lacks")
+        if not hasattr(socket, "send_fds") or not hasattr(socket, "AF_UNIX"):
+            raise ValueError("workers need Unix sockets that pass descriptors (not Windows)")
         # Checked here, in the parent, so that bad input fails before any process starts.
         Emulator(upstream=upstream, host=host, port=port, latency_ms=latency_ms)
         self.workers = workers
@@ -58,32 +66,85 @@ class EmulatorGroup:
         self._config: dict[str, Any] = {"host": host, "latency_ms": latency_ms}
         self._upstream = upstream
         self._embedded: EmbeddedPostgres | None = None
-        self._procs: list[multiprocessing.process.BaseProcess] = []
         self._ctx = multiprocessing.get_context("spawn")
+        # Each worker process and the parent's end of its hand-over socket.
+        self._slots: list[tuple[multiprocessing.process.BaseProcess, socket.socket]] = []
+        self._slots_lock = threading.Lock()
+        self._turn = itertools.count()
+        self._listener: socket.socket | None = None
+        self._channels: socket.socket | None = None
+        self._dir: Path | None = None
+        self._stop = threading.Event()
+        self._acceptor: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"<EmulatorGroup {self.workers} workers on {self.host}:{self.port}>"
 
+    # -- lifecycle ------------------------------------------------------------------------
+
     def start(self, timeout: float = 60.0) -> EmulatorGroup:
-        upstream = self._upstream
-        if upstream is None:
-            self._embedded = EmbeddedPostgres().start()
-            upstream = f"{self._embedded.url}?host={self._embedded.socket_dir}"
-        self._config["upstream"] = upstream
         try:
-            # The first worker picks the port when it is 0; the others join it there.
-            self._procs.append(self._launch(self.port, timeout))
-            self._procs.extend(self._launch(self.port, timeout) for _ in range(self.workers - 1))
+            upstream = self._upstream
+            if upstream is None:
+                self._embedded = EmbeddedPostgres().start()
+                upstream = f"{self._embedded.url}?host={self._embedded.socket_dir}"
+            self._config["upstream"] = upstream
+            self._dir = Path(tempfile.mkdtemp(prefix="redshift-emulator-workers-"))
+            self._channels = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._channels.bind(str(self._dir / "hand-over"))
+            self._channels.listen(self.workers)
+            self._config["channel"] = str(self._dir / "hand-over")
+            for _ in range(self.workers):
+                self._slots.append(self._launch(timeout))
+            self._listener = _listen(self.host, self.port)
+            self.port = self._listener.getsockname()[1]
+            self.url = client_url(self.host, self.port, Upstream.from_url(upstream))
+            self._acceptor = threading.Thread(
+                target=self._accept_loop, name="redshift-emulator-acceptor", daemon=True
+            )
+            self._acceptor.start()
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _launch(self, port: int, timeout: float) -> multiprocessing.process.BaseProcess:
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        if self._acceptor is not None:
+            self._acceptor.join(timeout)
+        for sock in (self._listener, self._channels):
+            if sock is not None:
+                sock.close()
+        with self._slots_lock:
+            slots, self._slots = self._slots, []
+        for proc, channel in slots:
+            channel.close()  # the worker sees its hand-over socket close and stops
+            proc.terminate()
+        for proc, _ in slots:
+            proc.join(timeout)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        embedded, self._embedded = self._embedded, None
+        if embedded is not None:
+            embedded.stop()
+
+    def __enter__(self) -> EmulatorGroup:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- workers --------------------------------------------------------------------------
+
+    def _launch(self, timeout: float) -> tuple[multiprocessing.process.BaseProcess, socket.socket]:
+        assert self._channels is not None
         receive, send = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
             target=_worker,
-            args=({**self._config, "port": port}, send),
+            args=(self._config, send),
             name="redshift-emulator-worker",
             daemon=True,
         )
@@ -101,44 +162,71 @@ class EmulatorGroup:
             proc.terminate()
             proc.join(5)
             raise RuntimeError(f"an emulator worker failed to start: {value}")
-        self.port, self.url = value
-        return proc
+        # The worker connected its hand-over socket before it said it was ready.
+        self._channels.settimeout(timeout)
+        channel, _ = self._channels.accept()
+        return proc, channel
+
+    def pids(self) -> list[int]:
+        with self._slots_lock:
+            return [proc.pid for proc, _ in self._slots if proc.pid is not None]
 
     def restart_dead(self, timeout: float = 60.0) -> int:
         """Start a new worker for each one that has exited; how many were restarted."""
-        restarted = 0
-        for i, proc in enumerate(self._procs):
-            if not proc.is_alive():
-                logger.warning("emulator worker exited with code %s; restarting", proc.exitcode)
-                self._procs[i] = self._launch(self.port, timeout)
-                restarted += 1
-        return restarted
+        with self._slots_lock:
+            dead = [slot for slot in self._slots if not slot[0].is_alive()]
+        for proc, channel in dead:
+            logger.warning("emulator worker exited with code %s; restarting", proc.exitcode)
+            channel.close()
+            replacement = self._launch(timeout)
+            with self._slots_lock:
+                self._slots[self._slots.index((proc, channel))] = replacement
+        return len(dead)
 
-    def stop(self, timeout: float = 15.0) -> None:
-        procs, self._procs = self._procs, []
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.join(timeout)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-        embedded, self._embedded = self._embedded, None
-        if embedded is not None:
-            embedded.stop()
+    # -- accepting ------------------------------------------------------------------------
 
-    def pids(self) -> list[int]:
-        return [proc.pid for proc in self._procs if proc.pid is not None]
+    def _accept_loop(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        listener.settimeout(0.5)  # to see stop()
+        while not self._stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stop.is_set():
+                    return
+                logger.exception("emulator: accept failed")
+                continue
+            with client:
+                self._hand_over(client)
 
-    def __enter__(self) -> EmulatorGroup:
-        return self.start()
+    def _hand_over(self, client: socket.socket) -> None:
+        """Give the socket to the next worker that takes it; the parent's copy is closed
+        by the caller. With no worker able to, the client just sees its connection end."""
+        with contextlib.suppress(OSError):
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._slots_lock:
+            slots = list(self._slots)
+        for _ in range(len(slots)):
+            _, channel = slots[next(self._turn) % len(slots)]
+            try:
+                socket.send_fds(channel, [b"c"], [client.fileno()])
+                return
+            except OSError:
+                continue  # that worker is gone; restart_dead() replaces it
+        logger.warning("emulator: no worker took a connection")
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family, backlog=512)
 
 
 def _worker(config: dict[str, Any], ready: Connection) -> None:
-    """A worker process: one Emulator until SIGTERM or until its parent is gone."""
+    """A worker process: one Emulator serving the sockets the parent hands over, until its
+    hand-over socket closes, SIGTERM, or its parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for all
     stop = threading.Event()
 
@@ -147,15 +235,27 @@ def _worker(config: dict[str, Any], ready: Connection) -> None:
 
     signal.signal(signal.SIGTERM, on_term)
     parent = os.getppid()
+    options = {key: value for key, value in config.items() if key != "channel"}
     try:
-        emulator = Emulator(reuse_port=True, **config).start()
+        emulator = Emulator(listen=False, **options).start()
+        channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        channel.connect(config["channel"])
     except Exception as exc:
         ready.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     try:
-        ready.send(("ready", (emulator.port, emulator.url)))
+        ready.send(("ready", None))
         ready.close()
-        while not stop.wait(1.0) and os.getppid() == parent:
-            pass
+        channel.settimeout(1.0)
+        while not stop.is_set() and os.getppid() == parent:
+            try:
+                data, fds, _, _ = socket.recv_fds(channel, 64, 64)
+            except TimeoutError:
+                continue
+            for fd in fds:
+                emulator.adopt(socket.socket(fileno=fd))
+            if not data:
+                break  # the parent closed the hand-over socket
     finally:
+        channel.close()
         emulator.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -98,6 +99,15 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _sockets(pid: int) -> int:
+    """How many sockets a process has open (Linux /proc)."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    return count
+
+
 def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -128,11 +138,14 @@ def test_cli_workers_share_one_port_and_are_restarted(pg_url: str) -> None:
         assert len(workers) == 2
         for worker in workers:
             assert pg_url.encode() not in Path(f"/proc/{worker}/cmdline").read_bytes()
-        # Every connection, whichever worker the kernel gives it to, is a Redshift session.
+        # Connections go to the workers in turn, and each is a Redshift session.
+        before = {worker: _sockets(worker) for worker in workers}
         conns = [psycopg.connect(url, autocommit=True, connect_timeout=10) for _ in range(12)]
         for conn in conns:
             assert conn.info.parameter_status("server_version") == "8.0.2"
             assert conn.execute("SELECT nvl(NULL, 7)").fetchone() == (7,)
+        # Each session is a client socket and an upstream socket in its worker.
+        assert sorted(_sockets(w) - before[w] for w in workers) == [12, 12]
         # A worker that dies is replaced; the port keeps serving.
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)

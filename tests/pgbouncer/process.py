@@ -98,16 +98,16 @@ def run_pgbouncer(
     )
     for path in directory.iterdir():
         path.chmod(0o666)
-    proc = subprocess.Popen(
-        [PGBOUNCER, *_run_as(), str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    # Its console output goes to a file: PgBouncer logs every login there too, and a pipe
+    # nobody reads would fill up and stop it.
+    console = directory / "console.log"
+    with console.open("wb") as out:
+        proc = subprocess.Popen([PGBOUNCER, *_run_as(), str(config)], stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + 15
         while True:
             if proc.poll() is not None:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                out = console.read_text(errors="replace")
                 raise PgBouncerError(
                     f"pgbouncer exited with {proc.returncode}:\n{out}{read_log(directory)}"
                 )
@@ -128,5 +128,3 @@ def run_pgbouncer(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
