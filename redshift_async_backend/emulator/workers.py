@@ -23,6 +23,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -71,7 +72,7 @@ class EmulatorGroup:
         self._slots: list[tuple[multiprocessing.process.BaseProcess, socket.socket]] = []
         self._slots_lock = threading.Lock()
         self._turn = itertools.count()
-        self._listener: socket.socket | None = None
+        self._listeners: list[socket.socket] = []
         self._channels: socket.socket | None = None
         self._dir: Path | None = None
         self._stop = threading.Event()
@@ -96,8 +97,8 @@ class EmulatorGroup:
             self._config["channel"] = str(self._dir / "hand-over")
             for _ in range(self.workers):
                 self._slots.append(self._launch(timeout))
-            self._listener = _listen(self.host, self.port)
-            self.port = self._listener.getsockname()[1]
+            self._listeners = _listen(self.host, self.port)
+            self.port = self._listeners[0].getsockname()[1]
             self.url = client_url(self.host, self.port, Upstream.from_url(upstream))
             self._acceptor = threading.Thread(
                 target=self._accept_loop, name="redshift-emulator-acceptor", daemon=True
@@ -112,7 +113,7 @@ class EmulatorGroup:
         self._stop.set()
         if self._acceptor is not None:
             self._acceptor.join(timeout)
-        for sock in (self._listener, self._channels):
+        for sock in [*self._listeners, self._channels]:
             if sock is not None:
                 sock.close()
         with self._slots_lock:
@@ -186,21 +187,23 @@ class EmulatorGroup:
     # -- accepting ------------------------------------------------------------------------
 
     def _accept_loop(self) -> None:
-        listener = self._listener
-        assert listener is not None
-        listener.settimeout(0.5)  # to see stop()
-        while not self._stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                if self._stop.is_set():
-                    return
-                logger.exception("emulator: accept failed")
-                continue
-            with client:
-                self._hand_over(client)
+        with selectors.DefaultSelector() as selector:
+            for listener in self._listeners:
+                listener.setblocking(False)
+                selector.register(listener, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                for key, _ in selector.select(0.5):  # the timeout: to see stop()
+                    try:
+                        client, _ = key.fileobj.accept()  # type: ignore[union-attr]
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        if self._stop.is_set():
+                            return
+                        logger.exception("emulator: accept failed")
+                        continue
+                    with client:
+                        self._hand_over(client)
 
     def _hand_over(self, client: socket.socket) -> None:
         """Give the socket to the next worker that takes it; the parent's copy is closed
@@ -219,9 +222,24 @@ class EmulatorGroup:
         logger.warning("emulator: no worker took a connection")
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    return socket.create_server((host, port), family=family, backlog=512)
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on every address ``host`` names (``localhost``: IPv4 and IPv6, as
+    the single-process emulator), all on one port (``port=0``: the first one's)."""
+    listeners: list[socket.socket] = []
+    try:
+        for family, _, _, _, address in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        ):
+            if listeners:
+                address = (address[0], listeners[0].getsockname()[1], *address[2:])
+            if any(sock.getsockname()[:2] == address[:2] for sock in listeners):
+                continue
+            listeners.append(socket.create_server(address, family=family, backlog=512))
+    except BaseException:
+        for sock in listeners:
+            sock.close()
+        raise
+    return listeners
 
 
 def _worker(config: dict[str, Any], ready: Connection) -> None:
