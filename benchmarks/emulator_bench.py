@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 
@@ -259,11 +259,20 @@ def pgbench_once(url: str, clients: int, seconds: float) -> float:
         script.flush()
         threads = max(1, min(clients, os.cpu_count() or 1))
         command = [pgbench, "-n", "-M", "extended", "-c", str(clients), "-j", str(threads)]
+        # A password goes through the environment, never onto a command line.
+        parts = urlsplit(url)
+        env = dict(os.environ)
+        if parts.password is not None:
+            env["PGPASSWORD"] = unquote(parts.password)
+            host = parts.netloc.rsplit("@", 1)[1]
+            user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+            url = urlunsplit(parts._replace(netloc=f"{user}@{host}"))
         out = subprocess.run(
             [*command, "-T", str(max(1, round(seconds))), "-f", script.name, url],
             capture_output=True,
             text=True,
             check=True,
+            env=env,
             timeout=20 + 5 * seconds,  # a client that never connects must not hang the run
         )
     match = re.search(r"tps = ([\d.]+)", out.stdout)

@@ -944,7 +944,10 @@ def setup_marker() -> str:
 
 
 # One row: the schema's comment, NULL when the schema does not exist.
-SETUP_CHECK_SQL = f"SELECT obj_description(to_regnamespace('{SCHEMA}'), 'pg_namespace')"
+# Qualified: a client's search_path must not change what it finds.
+SETUP_CHECK_SQL = (
+    f"SELECT pg_catalog.obj_description(pg_catalog.to_regnamespace('{SCHEMA}'), 'pg_namespace')"
+)
 
 
 def upstream_options(server_version_num: int = 180000, *, superuser: bool = True) -> str:

@@ -128,6 +128,13 @@ class Upstream:
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres"):
             raise ValueError("upstream must be a postgresql:// URL")
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            conninfo_to_dict(url)
+        except Exception:
+            # libpq's message quotes the offending part, which may be the password.
+            raise ValueError("upstream is not a valid postgresql:// URL") from None
         query = dict(parse_qsl(parts.query))
         port = parts.port or int(query.get("port", 5432))
         socket_dir = query.get("host", "")
@@ -245,7 +252,7 @@ class EmulatorServer:
             sock.setblocking(False)
             loop = asyncio.get_running_loop()
             await loop.connect_accepted_socket(lambda: ClientConnection(self).client, sock)
-        except OSError:
+        except Exception:
             logger.exception("emulator: a handed-over connection could not be served")
             sock.close()
 
@@ -1140,6 +1147,8 @@ class Emulator:
             raise ValueError(f"port must be between 0 and 65535, got {port!r}")
         if password_check is not None and not callable(password_check):
             raise TypeError("password_check must be a callable (user, password, database)")
+        if upstream is not None:
+            Upstream.from_url(upstream)  # ValueError now, not when it starts
         self._upstream_url = upstream
         self._host = host
         self._port = port

@@ -27,17 +27,22 @@ import selectors
 import shutil
 import signal
 import socket
+import struct
 import tempfile
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import quote
 
 from .server import Emulator, Upstream, client_url
 from .upstream import EmbeddedPostgres
 
 logger = logging.getLogger("redshift_async_backend.emulator")
+
+_PID = struct.Struct("!q")  # what a worker sends first on its hand-over socket
 
 
 class EmulatorGroup:
@@ -88,7 +93,7 @@ class EmulatorGroup:
             upstream = self._upstream
             if upstream is None:
                 self._embedded = EmbeddedPostgres().start()
-                upstream = f"{self._embedded.url}?host={self._embedded.socket_dir}"
+                upstream = f"{self._embedded.url}?host={quote(str(self._embedded.socket_dir))}"
             self._config["upstream"] = upstream
             self._dir = Path(tempfile.mkdtemp(prefix="redshift-emulator-workers-"))
             self._channels = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -141,7 +146,8 @@ class EmulatorGroup:
     # -- workers --------------------------------------------------------------------------
 
     def _launch(self, timeout: float) -> tuple[multiprocessing.process.BaseProcess, socket.socket]:
-        assert self._channels is not None
+        """Start a worker and take its hand-over socket; the process is stopped again if
+        anything fails."""
         receive, send = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
             target=_worker,
@@ -152,37 +158,68 @@ class EmulatorGroup:
         proc.start()
         send.close()
         try:
-            if not receive.poll(timeout):
-                raise RuntimeError(f"an emulator worker did not start within {timeout} s")
-            status, value = receive.recv()
-        except EOFError:
-            status, value = "error", f"the worker exited with code {proc.exitcode}"
-        finally:
-            receive.close()
-        if status != "ready":
+            try:
+                if not receive.poll(timeout):
+                    raise RuntimeError(f"an emulator worker did not start within {timeout} s")
+                status, value = receive.recv()
+            except EOFError:
+                status, value = "error", f"the worker exited with code {proc.exitcode}"
+            finally:
+                receive.close()
+            if status != "ready":
+                raise RuntimeError(f"an emulator worker failed to start: {value}")
+            return proc, self._accept_channel(proc, timeout)
+        except BaseException:
             proc.terminate()
             proc.join(5)
-            raise RuntimeError(f"an emulator worker failed to start: {value}")
-        # The worker connected its hand-over socket before it said it was ready.
-        self._channels.settimeout(timeout)
-        channel, _ = self._channels.accept()
-        return proc, channel
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            raise
+
+    def _accept_channel(self, proc: Any, timeout: float) -> socket.socket:
+        """The hand-over socket of ``proc``: each worker sends its pid first, so that one
+        left over from a worker that timed out is never taken for another's."""
+        assert self._channels is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            self._channels.settimeout(max(0.01, deadline - time.monotonic()))
+            channel, _ = self._channels.accept()  # TimeoutError past the deadline
+            channel.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                pid = _PID.unpack(_recv_exactly(channel, _PID.size))[0]
+            except (OSError, EOFError):
+                pid = None
+            if pid == proc.pid:
+                # Never blocks the acceptor: a worker that stops reading is skipped.
+                channel.setblocking(False)
+                return channel
+            channel.close()
 
     def pids(self) -> list[int]:
         with self._slots_lock:
             return [proc.pid for proc, _ in self._slots if proc.pid is not None]
 
-    def restart_dead(self, timeout: float = 60.0) -> int:
-        """Start a new worker for each one that has exited; how many were restarted."""
+    def restart_dead(self, timeout: float = 20.0) -> int:
+        """Start a new worker for each one that has exited; how many were restarted. One
+        that cannot start now (the upstream is down, say) is tried again on the next call,
+        while the other workers go on serving."""
         with self._slots_lock:
             dead = [slot for slot in self._slots if not slot[0].is_alive()]
+        restarted = 0
         for proc, channel in dead:
-            logger.warning("emulator worker exited with code %s; restarting", proc.exitcode)
-            channel.close()
-            replacement = self._launch(timeout)
+            if channel.fileno() != -1:  # first seen dead
+                logger.warning("emulator worker exited with code %s; restarting", proc.exitcode)
+                channel.close()
+            try:
+                replacement = self._launch(timeout)
+            except Exception as exc:
+                logger.warning("emulator worker could not start again (%s); will retry", exc)
+                continue
             with self._slots_lock:
                 self._slots[self._slots.index((proc, channel))] = replacement
-        return len(dead)
+            restarted += 1
+        return restarted
 
     # -- accepting ------------------------------------------------------------------------
 
@@ -195,12 +232,14 @@ class EmulatorGroup:
                 for key, _ in selector.select(0.5):  # the timeout: to see stop()
                     try:
                         client, _ = key.fileobj.accept()  # type: ignore[union-attr]
-                    except (BlockingIOError, InterruptedError):
+                    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                         continue
-                    except OSError:
+                    except OSError as exc:
                         if self._stop.is_set():
                             return
-                        logger.exception("emulator: accept failed")
+                        # Out of descriptors (EMFILE) leaves the socket readable: back off.
+                        logger.warning("emulator: accept failed (%s)", exc)
+                        self._stop.wait(0.1)
                         continue
                     with client:
                         self._hand_over(client)
@@ -218,7 +257,8 @@ class EmulatorGroup:
                 socket.send_fds(channel, [b"c"], [client.fileno()])
                 return
             except OSError:
-                continue  # that worker is gone; restart_dead() replaces it
+                # Gone (restart_dead() replaces it) or not reading (BlockingIOError).
+                continue
         logger.warning("emulator: no worker took a connection")
 
 
@@ -234,12 +274,28 @@ def _listen(host: str, port: int) -> list[socket.socket]:
                 address = (address[0], listeners[0].getsockname()[1], *address[2:])
             if any(sock.getsockname()[:2] == address[:2] for sock in listeners):
                 continue
-            listeners.append(socket.create_server(address, family=family, backlog=512))
+            try:
+                listeners.append(socket.create_server(address, family=family, backlog=512))
+            except OSError as exc:
+                if not listeners:
+                    raise
+                # As asyncio does: an address family this machine lacks (IPv6) is skipped.
+                logger.info("emulator: not listening on %s (%s)", address[0], exc)
     except BaseException:
         for sock in listeners:
             sock.close()
         raise
     return listeners
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise EOFError("the worker closed its hand-over socket")
+        data += chunk
+    return data
 
 
 def _worker(config: dict[str, Any], ready: Connection) -> None:
@@ -258,6 +314,7 @@ def _worker(config: dict[str, Any], ready: Connection) -> None:
         emulator = Emulator(listen=False, **options).start()
         channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         channel.connect(config["channel"])
+        channel.sendall(_PID.pack(os.getpid()))
     except Exception as exc:
         ready.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -267,9 +324,13 @@ def _worker(config: dict[str, Any], ready: Connection) -> None:
         channel.settimeout(1.0)
         while not stop.is_set() and os.getppid() == parent:
             try:
-                data, fds, _, _ = socket.recv_fds(channel, 64, 64)
+                data, fds, flags, _ = socket.recv_fds(channel, 64, 64)
             except TimeoutError:
                 continue
+            if flags & getattr(socket, "MSG_CTRUNC", 0):
+                # The kernel dropped descriptors (this process is out of them, say): those
+                # clients see their connection end.
+                logger.warning("emulator worker: handed-over connections were lost")
             for fd in fds:
                 emulator.adopt(socket.socket(fileno=fd))
             if not data:

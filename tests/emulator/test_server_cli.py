@@ -163,3 +163,19 @@ def test_cli_workers_share_one_port_and_are_restarted(pg_url: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_cli_bad_upstream_url_names_no_password() -> None:
+    # libpq's own message would quote the malformed part: here, the password.
+    env = {**os.environ, "REDSHIFT_EMULATOR_UPSTREAM": "postgresql://u:s3cr%zzet@h/db"}
+    result = subprocess.run(
+        [sys.executable, "-m", "redshift_async_backend.emulator", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "not a valid postgresql:// URL" in result.stderr
+    assert "s3cr" not in result.stderr + result.stdout

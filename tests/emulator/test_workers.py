@@ -1,0 +1,59 @@
+"""EmulatorGroup (``--workers``) driven in-process: turns, and restarts that fail."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+from redshift_async_backend.emulator.workers import EmulatorGroup
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _wait_dead(pid: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+def test_a_worker_that_cannot_restart_is_retried_while_the_others_serve(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with EmulatorGroup(2, upstream=pg_url) as group:
+        victim = group.pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        _wait_dead(victim)
+        launch = group._launch
+
+        def refuse(timeout: float) -> Any:
+            raise RuntimeError("an emulator worker failed to start: upstream down")
+
+        monkeypatch.setattr(group, "_launch", refuse)
+        with caplog.at_level(logging.WARNING, "redshift_async_backend.emulator"):
+            assert group.restart_dead() == 0
+            assert group.restart_dead() == 0
+        assert sum("exited with code" in r.getMessage() for r in caplog.records) == 1
+        assert sum("will retry" in r.getMessage() for r in caplog.records) == 2
+        # The surviving worker takes every connection meanwhile.
+        for _ in range(4):
+            with psycopg.connect(group.url, autocommit=True, connect_timeout=10) as conn:
+                assert conn.execute("SELECT nvl(NULL, 3)").fetchone() == (3,)
+        monkeypatch.setattr(group, "_launch", launch)
+        assert group.restart_dead() == 1
+        assert victim not in group.pids() and len(group.pids()) == 2
+        for _ in range(4):
+            with psycopg.connect(group.url, autocommit=True, connect_timeout=10) as conn:
+                assert conn.execute("SELECT getdate() IS NOT NULL").fetchone() == (True,)
+    # Stopped: nothing listens any more.
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(group.url, connect_timeout=5)
