@@ -353,6 +353,9 @@ class EmulatorServer:
             async with aconn:
                 # Other emulators (worker processes, pytest-xdist) may share the upstream:
                 # one installs, the others find the marker once they hold the lock.
+                # CREATE OR REPLACE VIEW waits for sessions that use the views: a client
+                # idle in a transaction must not hold every new connection up for good.
+                await aconn.execute("SET lock_timeout = '30s'")
                 await aconn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
                 try:
                     cur = await aconn.execute(catalog.SETUP_CHECK_SQL)
