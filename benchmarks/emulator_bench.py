@@ -38,9 +38,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from benchmarks._run_info import load_average, run_info
 from redshift_async_backend.emulator.__main__ import UPSTREAM_URL_ENV
@@ -74,8 +75,7 @@ def upstream_urls(explicit: str | None) -> Iterator[tuple[str, str]]:
         yield url, url
         return
     with EmbeddedPostgres() as pg:
-        socket_dir = Path(pg._dir or "") / "sock"
-        yield pg.url, f"{pg.url}?host={socket_dir}"
+        yield pg.url, pg.socket_url
 
 
 @contextlib.contextmanager
@@ -259,16 +259,22 @@ def pgbench_once(url: str, clients: int, seconds: float) -> float:
         script.flush()
         threads = max(1, min(clients, os.cpu_count() or 1))
         command = [pgbench, "-n", "-M", "extended", "-c", str(clients), "-j", str(threads)]
-        # A password goes through the environment, never onto a command line.
-        parts = urlsplit(url)
+        # A password goes through the environment, never onto a command line; pgbench
+        # takes libpq's key=value form where it takes a database name.
+        params = conninfo_to_dict(url)
         env = dict(os.environ)
-        if parts.password is not None:
-            env["PGPASSWORD"] = unquote(parts.password)
-            host = parts.netloc.rsplit("@", 1)[1]
-            user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
-            url = urlunsplit(parts._replace(netloc=f"{user}@{host}"))
+        password = params.pop("password", None)
+        if password is not None:
+            env["PGPASSWORD"] = str(password)
         out = subprocess.run(
-            [*command, "-T", str(max(1, round(seconds))), "-f", script.name, url],
+            [
+                *command,
+                "-T",
+                str(max(1, round(seconds))),
+                "-f",
+                script.name,
+                make_conninfo(**params),
+            ],
             capture_output=True,
             text=True,
             check=True,

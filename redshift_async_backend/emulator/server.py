@@ -1150,9 +1150,8 @@ class Emulator:
             raise ValueError(f"port must be between 0 and 65535, got {port!r}")
         if password_check is not None and not callable(password_check):
             raise TypeError("password_check must be a callable (user, password, database)")
-        if upstream is not None:
-            Upstream.from_url(upstream)  # ValueError now, not when it starts
-        self._upstream_url = upstream
+        # Parsed now: a bad URL is a ValueError here, not when the emulator starts.
+        self._upstream = Upstream.from_url(upstream) if upstream is not None else None
         self._host = host
         self._port = port
         self._latency_ms = latency_ms
@@ -1174,18 +1173,14 @@ class Emulator:
     def start(self, timeout: float = 60.0) -> Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        url = self._upstream_url
-        if url is None:
+        upstream = self._upstream
+        if upstream is None:
             from .upstream import EmbeddedPostgres
 
             self._embedded = EmbeddedPostgres().start()
-            url = self._embedded.url
         try:
-            upstream = Upstream.from_url(url)
-            if self._embedded is not None:
-                socket_dir = self._embedded.socket_dir
-                assert socket_dir is not None
-                upstream.unix_path = str(socket_dir / f".s.PGSQL.{self._embedded.port}")
+            if upstream is None:
+                upstream = Upstream.from_url(self._embedded.socket_url)
             server = EmulatorServer(
                 upstream,
                 host=self._host,

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 UPSTREAM_ENV = "REDSHIFT_TEST_UPSTREAM"
 
@@ -120,6 +121,12 @@ class EmbeddedPostgres:
     @property
     def url(self) -> str:
         return f"postgresql://postgres@{self.host}:{self.port}/postgres"
+
+    @property
+    def socket_url(self) -> str:
+        """:attr:`url` through the server's Unix socket (libpq's ``?host=/dir``), which
+        costs less than TCP on one machine."""
+        return f"{self.url}?host={quote(str(self.socket_dir))}"
 
     def __repr__(self) -> str:
         return f"<EmbeddedPostgres {self.host}:{self.port} running={self.running}>"

@@ -35,7 +35,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import quote
 
 from .server import Emulator, Upstream, client_url
 from .upstream import EmbeddedPostgres
@@ -93,7 +92,7 @@ class EmulatorGroup:
             upstream = self._upstream
             if upstream is None:
                 self._embedded = EmbeddedPostgres().start()
-                upstream = f"{self._embedded.url}?host={quote(str(self._embedded.socket_dir))}"
+                upstream = self._embedded.socket_url
             self._config["upstream"] = upstream
             self._dir = Path(tempfile.mkdtemp(prefix="redshift-emulator-workers-"))
             self._channels = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -123,14 +122,10 @@ class EmulatorGroup:
                 sock.close()
         with self._slots_lock:
             slots, self._slots = self._slots, []
-        for proc, channel in slots:
+        for _, channel in slots:
             channel.close()  # the worker sees its hand-over socket close and stops
-            proc.terminate()
         for proc, _ in slots:
-            proc.join(timeout)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
+            _end(proc, timeout)
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
         embedded, self._embedded = self._embedded, None
@@ -170,11 +165,7 @@ class EmulatorGroup:
                 raise RuntimeError(f"an emulator worker failed to start: {value}")
             return proc, self._accept_channel(proc, timeout)
         except BaseException:
-            proc.terminate()
-            proc.join(5)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
+            _end(proc, 5)
             raise
 
     def _accept_channel(self, proc: Any, timeout: float) -> socket.socket:
@@ -197,8 +188,9 @@ class EmulatorGroup:
             channel.close()
 
     def pids(self) -> list[int]:
+        """The process ids of the live workers."""
         with self._slots_lock:
-            return [proc.pid for proc, _ in self._slots if proc.pid is not None]
+            return [proc.pid for proc, _ in self._slots if proc.is_alive() and proc.pid]
 
     def restart_dead(self, timeout: float = 20.0) -> int:
         """Start a new worker for each one that has exited; how many were restarted. One
@@ -286,6 +278,15 @@ def _listen(host: str, port: int) -> list[socket.socket]:
             sock.close()
         raise
     return listeners
+
+
+def _end(proc: multiprocessing.process.BaseProcess, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it is still there after ``timeout`` seconds."""
+    proc.terminate()
+    proc.join(timeout)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django
+import pytest
 from django.apps.registry import Apps
 from django.db import models
 from django.db.models.functions import Lower, Now
@@ -72,6 +73,14 @@ class Legacy(models.Model):
 
     Meta = meta(db_table="rs_legacy", ordering=[SortKey("created"), SortKey("code")])
 
+
+# Redshift takes constants and expressions as a column DEFAULT (DG:r_CREATE_TABLE_NEW);
+# a Django model asks for one with Field.db_default, which Django 5.0 added. On Django 4.2
+# defaults are Python-side only, so there is no database default to test.
+needs_db_default = pytest.mark.skipif(
+    django.VERSION < (5, 0),
+    reason="column DEFAULT (Redshift DG:r_CREATE_TABLE_NEW) needs Field.db_default, Django 5.0+",
+)
 
 if django.VERSION >= (5, 0):
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import django
 import pytest
 from django.db import IntegrityError, connection, models, transaction
 
@@ -108,7 +107,7 @@ def test_prior_art_ordering_form_runs(db: Any) -> None:
     assert rows('SELECT "created", "code" FROM "rs_legacy"') == [(datetime.date(2024, 1, 2), "ab")]
 
 
-@pytest.mark.skipif(django.VERSION < (5, 0), reason="db_default exists from Django 5.0")
+@sm.needs_db_default
 def test_db_default_constants_apply(db: Any) -> None:
     run(lambda e: e.create_model(sm.Defaults))
     with connection.cursor() as cursor:
@@ -116,10 +115,7 @@ def test_db_default_constants_apply(db: Any) -> None:
     assert rows('SELECT "status", "score" FROM "rs_defaults"') == [("new", 7)]
 
 
-@pytest.mark.skipif(
-    django.VERSION < (5, 0),
-    reason="Field.db_default is Django 5.0's; Django 4.2 has no column defaults to test",
-)
+@sm.needs_db_default
 def test_db_default_expressions_apply(db: Any) -> None:
     run(lambda e: e.create_model(sm.ExpressionDefaults))
     obj = sm.ExpressionDefaults.objects.create()

@@ -10,7 +10,6 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-import django
 import pytest
 from django.db import NotSupportedError, connection, models
 
@@ -74,7 +73,7 @@ def test_prior_art_ordering_sortkey() -> None:
     assert isinstance(sm.Legacy._meta.ordering[0], OrderingSortKey)
 
 
-@pytest.mark.skipif(django.VERSION < (5, 0), reason="db_default exists from Django 5.0")
+@sm.needs_db_default
 def test_db_default_constants() -> None:
     (sql,) = collect(lambda e: e.create_model(sm.Defaults))
     assert sql == (
@@ -83,10 +82,7 @@ def test_db_default_constants() -> None:
     )
 
 
-@pytest.mark.skipif(
-    django.VERSION < (5, 0),
-    reason="Field.db_default is Django 5.0's; Django 4.2 has no column defaults to test",
-)
+@sm.needs_db_default
 def test_db_default_expressions() -> None:
     # Redshift takes an expression as a column DEFAULT (DG:r_CREATE_TABLE_NEW), so Django's
     # check must not refuse one (fields.E011) and the DDL carries it.

@@ -16,23 +16,15 @@ from redshift_async_backend.emulator.workers import EmulatorGroup
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def _wait_dead(pid: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-
-
 def test_a_worker_that_cannot_restart_is_retried_while_the_others_serve(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     with EmulatorGroup(2, upstream=pg_url) as group:
         victim = group.pids()[0]
         os.kill(victim, signal.SIGKILL)
-        _wait_dead(victim)
+        deadline = time.monotonic() + 10
+        while victim in group.pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
         launch = group._launch
 
         def refuse(timeout: float) -> Any:
