@@ -408,6 +408,42 @@ BEGIN
   END IF;
   PERFORM set_config('{_GUARD}', 'off', true);
 END $$""",
+        # ALTER TABLE ADD PRIMARY KEY / UNIQUE over rows that break it (see .keys).
+        f"""CREATE OR REPLACE PROCEDURE {s}.add_key(tbl regclass, conname text, kind text,
+                                             cols jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  rel oid := tbl;
+  nsp name;
+  base text;
+  idx text;
+  collist text;
+  n integer := 0;
+BEGIN
+  IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE')
+  THEN
+    RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = '42501';
+  END IF;
+  SELECT n.nspname INTO nsp FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid = rel;
+  SELECT string_agg(quote_ident(c), ', ') INTO collist FROM jsonb_array_elements_text(cols) c;
+  -- PostgreSQL's default names: <table>_pkey, <table>_<columns>_key.
+  base := CASE WHEN conname <> '' THEN conname
+               WHEN kind = 'p' THEN (SELECT relname FROM pg_class WHERE oid = rel) || '_pkey'
+               ELSE (SELECT relname FROM pg_class WHERE oid = rel) || '_'
+                    || (SELECT string_agg(c, '_') FROM jsonb_array_elements_text(cols) c)
+                    || '_key' END;
+  idx := left(base, 63);
+  WHILE conname = '' AND to_regclass(format('%I.%I', nsp, idx)) IS NOT NULL LOOP
+    n := n + 1;
+    idx := left(base, 63 - length(n::text)) || n;
+  END LOOP;
+  -- A plain index never looks at duplicates; declared unique, it can carry the key.
+  EXECUTE format('CREATE INDEX %I ON %s (%s)', idx, tbl, collist);
+  UPDATE pg_index SET indisunique = true WHERE indexrelid = format('%I.%I', nsp, idx)::regclass;
+  EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s USING INDEX %I', tbl, idx,
+                 CASE kind WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, idx);
+END $$""",
         f"REVOKE EXECUTE ON FUNCTION {s}.set_keys_immediate(oid, boolean) FROM PUBLIC",
         f"REVOKE EXECUTE ON FUNCTION {s}.disable_fk_triggers(oid) FROM PUBLIC",
         f"""DO $$ BEGIN
@@ -472,17 +508,17 @@ BEGIN
     RAISE EXCEPTION 'permission denied for % "%"', what, name USING ERRCODE = '42501';
   END IF;
 END $$""",
-        f"""CREATE OR REPLACE FUNCTION {s}.grant_role(role_name text, member text, give boolean)
+        f"""CREATE OR REPLACE FUNCTION {s}.grant_role(granted text, grantee text, give boolean)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
-  present boolean := EXISTS (SELECT 1 FROM pg_auth_members
-                              WHERE roleid = to_regrole(role_name)
-                                AND member = to_regrole(member));
+  present boolean := EXISTS (SELECT 1 FROM pg_auth_members m
+                              WHERE m.roleid = to_regrole(granted)
+                                AND m.member = to_regrole(grantee));
 BEGIN
   IF give AND NOT present THEN
-    EXECUTE format('GRANT %I TO %I', role_name, member);
+    EXECUTE format('GRANT %I TO %I', granted, grantee);
   ELSIF NOT give AND present THEN
-    EXECUTE format('REVOKE %I FROM %I', role_name, member);
+    EXECUTE format('REVOKE %I FROM %I', granted, grantee);
   END IF;
 END $$""",
         f"""CREATE OR REPLACE FUNCTION {s}.apply_user(target text, spec jsonb, creating boolean)
@@ -650,5 +686,24 @@ END $$""",
     ]
 
 
+# Routines nothing else depends on (only the emulator's own code calls them): dropped
+# before they are made again, so that a later version may change their parameters.
+_REMADE = (
+    "FUNCTION {s}.set_keys_immediate(oid, boolean)",
+    "FUNCTION {s}.disable_fk_triggers(oid)",
+    "FUNCTION {s}.keys_for_reference(oid)",
+    "PROCEDURE {s}.add_key(regclass, text, text, jsonb)",
+    "FUNCTION {s}.is_superuser(name)",
+    "FUNCTION {s}.check_role(text, boolean)",
+    "FUNCTION {s}.grant_role(text, text, boolean)",
+    "FUNCTION {s}.apply_user(text, jsonb, boolean)",
+    "PROCEDURE {s}.manage_user(text, text, jsonb)",
+)
+
+
 def statements() -> list[str]:
-    return [*_tables_sql(), *_meta_sql(), *_constraints_sql(), *_users_sql()]
+    drops = [
+        f"DROP {kind} IF EXISTS {rest}"
+        for kind, rest in (routine.format(s=SCHEMA).split(" ", 1) for routine in _REMADE)
+    ]
+    return [*_tables_sql(), *_meta_sql(), *drops, *_constraints_sql(), *_users_sql()]

@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from . import rules, users
+from . import keys, rules, users
 
 logger = logging.getLogger("redshift_async_backend.emulator")
 
@@ -52,7 +52,11 @@ def rewrite(sql: str, state: Any) -> Any:
     try:
         if users.is_user_statement(sql):
             return _with_users(sql, state)
-        return rules.rewrite(sql, state)
+        rw = rules.rewrite(sql, state)
+        call = keys.add_key_call(rw.sql)
+        if call is not None:
+            return rules.Rewrite(call, rw.prelude, tag="ALTER TABLE")
+        return rw
     except rules.RedshiftError:
         raise
     except BaseException as exc:

@@ -23,8 +23,9 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import pipeline
+from . import pipeline, refusals
 from . import protocol as pq
+from .catalog import SCHEMA
 from .faults import ConnectionStats
 
 if TYPE_CHECKING:
@@ -550,8 +551,11 @@ def translate(frame: bytes) -> dict[str, str]:
     """An upstream ErrorResponse as a Redshift client sees it; as sent if translating it
     fails (which is logged)."""
     fields = pq.parse_fields(frame)
+    if SCHEMA + "." in fields.get("W", ""):
+        # The context of an error inside the emulator's own procedures: not the client's.
+        fields = {k: v for k, v in fields.items() if k not in "Wqp"}
     try:
-        return pipeline.rules.translate_error(fields)
+        return pipeline.rules.translate_error(refusals.reword(fields))
     except Exception as exc:
         logger.error(
             "emulator: %s while translating an upstream error; sent untranslated",

@@ -208,7 +208,9 @@ def _create_user(toks: _Tokens) -> Rewrite:
     if "password_set" not in spec:
         # Redshift: PASSWORD is not optional (DG:r_CREATE_USER).
         raise RedshiftError(
-            'syntax error at or near "CREATE USER"', "42601", hint="give PASSWORD or PASSWORD DISABLE"
+            "syntax error at end of input",
+            "42601",
+            hint="CREATE USER needs PASSWORD '...' or PASSWORD DISABLE",
         )
     return _call("create_user", name, spec, "CREATE USER")
 
@@ -242,10 +244,10 @@ def _alter_user(toks: _Tokens) -> Rewrite:
     return _call("alter_user", name, spec, "ALTER USER")
 
 
-def _set_value(text: str) -> str:
-    """A SET value as one string: quotes taken off each item of a list."""
+def _set_value(text: str) -> list[str]:
+    """A SET value's items, quotes taken off (the procedure quotes each again)."""
     items = [item.strip() for item in text.split(",")]
-    return ", ".join(_string_value(i) if i[:1] in "'$" else i for i in items)
+    return [_string_value(i) if i[:1] in "'$" else i for i in items]
 
 
 def _drop(toks: _Tokens, kind: str) -> Rewrite:
