@@ -40,6 +40,7 @@ class ClientConnection:
         self._aborted = False
         self._done: asyncio.Future[None] | None = None
         self._task: asyncio.Future[None] | None = None
+        self._started = False  # the startup packet has arrived
 
     # ------------------------------------------------------------------ transport events
 
@@ -87,6 +88,9 @@ class ClientConnection:
                 peer.transport.abort()
 
     def fatal(self, message: str, sqlstate: str) -> None:
+        transport = self.client.transport
+        if transport is None or transport.is_closing():
+            return  # the client is gone: nobody to tell
         self.client.write(pq.error_response(pq.error_fields(message, sqlstate, severity="FATAL")))
 
     def fatal_and_close(self, message: str, sqlstate: str) -> None:
@@ -133,6 +137,7 @@ class ClientConnection:
         """Startup and password: the role the session runs as, and the client's startup
         parameters; None once the client got a FATAL."""
         version, params = await login.read_startup(self)
+        self._started = True
         user = params.get("user", "")
         if not user:
             self.fatal("no PostgreSQL user name specified in startup packet", "28000")
@@ -150,7 +155,9 @@ class ClientConnection:
             # logging in is let go.
             found = await asyncio.wait_for(self._login(), server.authentication_timeout)
         except TimeoutError:
-            self.fatal("canceling authentication due to timeout", "08006")
+            # As PostgreSQL: silence for a client that never sent its startup packet.
+            if self._started:
+                self.fatal("canceling authentication due to timeout", "08006")
             return
         except login.LoginRefused as exc:
             self.fatal(exc.message, exc.sqlstate)

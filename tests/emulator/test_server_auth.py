@@ -207,3 +207,34 @@ def test_tls_with_a_context(pg_url: str, tls_files: tuple[Path, Path]) -> None:
     ):
         assert conn.info.pgconn.ssl_in_use
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_clients_that_do_not_log_in_are_let_go(pg_url: str) -> None:
+    # As PostgreSQL's authentication_timeout: sockets that never send a startup packet, and
+    # a client that never answers the password request, are closed.
+    import socket
+
+    from redshift_async_backend.emulator import protocol as pq
+
+    with Emulator(upstream=pg_url, admin_password="Admin-pw-1", authentication_timeout=0.5) as emu:
+        idle = [socket.create_connection((emu.host, emu.port), timeout=30) for _ in range(20)]
+        asked = socket.create_connection((emu.host, emu.port), timeout=30)
+        asked.sendall(pq.startup_message({"user": emu.admin_user, "database": emu.database}))
+        try:
+            # Logins go on meanwhile.
+            with psycopg.connect(dsn(emu, emu.admin_user, "Admin-pw-1")) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+            for sock in idle:
+                assert sock.recv(1024) == b""
+            received = b""
+            while chunk := asked.recv(4096):
+                received += chunk
+            frames = pq.MessageBuffer()
+            kinds = {kind: frame for kind, frame in frames.frames_from(received)}
+            assert pq.parse_authentication(kinds[b"R"])[0] == 5  # the MD5 request
+            assert pq.parse_fields(kinds[b"E"])["M"] == "canceling authentication due to timeout"
+        finally:
+            for sock in [*idle, asked]:
+                sock.close()
+    with pytest.raises(ValueError, match="authentication_timeout"):
+        Emulator(upstream=pg_url, authentication_timeout=0)
