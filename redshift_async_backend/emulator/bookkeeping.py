@@ -289,9 +289,9 @@ END $$""",
 def _constraints_sql() -> list[str]:
     s = SCHEMA
     user_schema = (
-        "n.nspname NOT IN ('pg_catalog', 'information_schema', '{s}') "
+        f"n.nspname NOT IN ('pg_catalog', 'information_schema', '{s}') "
         "AND n.nspname NOT LIKE 'pg\\_toast%'"
-    ).format(s=s)
+    )
     return [
         # The PRIMARY KEY / UNIQUE indexes of ``rel``, immediate (enforced) or not.
         f"""CREATE OR REPLACE FUNCTION {s}.set_keys_immediate(rel oid, immediate boolean)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -279,13 +280,13 @@ class Relay:
                     out.append(pq.query(FAIL_SQL))
                     continue
                 if server.pipeline.off_loop(sql):
-                    return out, trips, lambda: self._query_off_loop(frame, sql)
+                    return out, trips, functools.partial(self._query_off_loop, frame, sql)
                 rw = self._outcome(sql)
                 if isinstance(rw, dict):
                     units.append(Unit("Q", error=rw))
                     out.append(pq.query(FAIL_SQL))
                 elif rw.prelude:
-                    return out, trips, lambda: self._simple_with_prelude(rw)
+                    return out, trips, functools.partial(self._simple_with_prelude, rw)
                 else:
                     self._query(frame, sql, rw, out)
             elif kind == b"P":
@@ -293,7 +294,7 @@ class Relay:
                 frames.popleft()
                 self._note_sql(msg.sql)
                 if server.pipeline.off_loop(msg.sql):
-                    return out, trips, lambda: self._parse_off_loop(frame, msg)
+                    return out, trips, functools.partial(self._parse_off_loop, frame, msg)
                 self._client_parse(frame, msg, self._outcome(msg.sql), out)
             else:
                 frames.popleft()

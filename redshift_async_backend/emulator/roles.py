@@ -33,7 +33,12 @@ SUPERUSERS = "redshift_emulator_superusers"
 DEFAULT_ADMIN = "awsuser"
 # Data, statistics and signalling, never pg_read_server_files, pg_write_server_files or
 # pg_execute_server_program: a Redshift superuser cannot reach the machine either.
-SUPERUSER_GRANTS = ("pg_read_all_data", "pg_write_all_data", "pg_read_all_stats", "pg_signal_backend")
+SUPERUSER_GRANTS = (
+    "pg_read_all_data",
+    "pg_write_all_data",
+    "pg_read_all_stats",
+    "pg_signal_backend",
+)
 # Redshift: GetClusterCredentials returns "IAM:<user>", or "IAMA:<user>" with AutoCreate,
 # and the session is the user's own (redshift-sql.md §8, MG:generating-iam-credentials-cli-api).
 IAM_PREFIXES = ("IAMA:", "IAM:")
@@ -90,7 +95,9 @@ class Decision:
     expired: bool = False
 
 
-def decide(login: str, account: Account, policy: LoginPolicy, params: Mapping[str, str]) -> Decision:
+def decide(
+    login: str, account: Account, policy: LoginPolicy, params: Mapping[str, str]
+) -> Decision:
     """How to authenticate ``login`` (whose role upstream is ``account``)."""
     if account.pg_superuser:
         return Decision(

@@ -32,9 +32,7 @@ class ClientConnection:
         self.client = Peer(self)
         self.upstream: Peer | None = None
         self.relay: Relay | None = None
-        self.state = pipeline.rules.SessionState(
-            server_version_num=server.admin.server_version_num
-        )
+        self.state = pipeline.rules.SessionState(server_version_num=server.admin.server_version_num)
         self.database = ""
         self._flow_paused = False  # the upstream cannot take more: client reading paused
         self._aborted = False

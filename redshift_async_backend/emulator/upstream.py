@@ -19,9 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -337,7 +337,14 @@ class EmbeddedPostgres:
 
     def _accepts_queries(self) -> bool:
         result = subprocess.run(
-            [str(_bin_dir() / "pg_isready"), "-h", str(self.socket_dir), "-p", str(self.port), "-q"],
+            [
+                str(_bin_dir() / "pg_isready"),
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-q",
+            ],
             check=False,
         )
         return result.returncode == 0

@@ -129,7 +129,7 @@ class _Tokens:
 def _string_value(text: str) -> str:
     if text.startswith("$"):
         tag_end = text.index("$", 1) + 1
-        return text[tag_end : -tag_end]
+        return text[tag_end:-tag_end]
     if text[:1] in "eE":
         body = text[2:-1].replace("''", "'")
         return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m[1], m[1]), body)
@@ -255,7 +255,9 @@ def _drop(toks: _Tokens, kind: str) -> Rewrite:
     names = toks.names()
     if not toks.at_end():
         raise toks.error()
-    return _call(f"drop_{kind}", names[0], {"names": names, "if_exists": if_exists}, f"DROP {kind.upper()}")
+    return _call(
+        f"drop_{kind}", names[0], {"names": names, "if_exists": if_exists}, f"DROP {kind.upper()}"
+    )
 
 
 def _create_group(toks: _Tokens) -> Rewrite:

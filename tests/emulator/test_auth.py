@@ -265,5 +265,7 @@ def test_password_check_is_asked_in_clear_text_and_creates_new_users() -> None:
 
 
 def test_an_expired_password_is_marked() -> None:
-    decision = roles.decide("alice", account(verifier=md5("alice", "Ezpass12"), expired=True), TRUST, {})
+    decision = roles.decide(
+        "alice", account(verifier=md5("alice", "Ezpass12"), expired=True), TRUST, {}
+    )
     assert decision.expired

@@ -3,7 +3,6 @@ views that read them keep working (issue #17, item 8)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -14,19 +13,26 @@ import pytest
 
 from redshift_async_backend.emulator import Emulator
 
+from .clients import backend
+
 pytestmark = pytest.mark.integration
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-
 Connect = Callable[..., psycopg.Connection[Any]]
-OURS = ("redshift_emulator_table_meta", "redshift_emulator_column_meta", "table_meta", "column_meta")
+OURS = (
+    "redshift_emulator_table_meta",
+    "redshift_emulator_column_meta",
+    "table_meta",
+    "column_meta",
+)
 
 
 @pytest.fixture
 def table(connect: Connect) -> Any:
     conn = connect()
     conn.execute("DROP TABLE IF EXISTS bookkeeping_t")
-    conn.execute("CREATE TABLE bookkeeping_t (id int ENCODE az64, n varchar(8)) DISTKEY (id) SORTKEY (n)")
+    conn.execute(
+        "CREATE TABLE bookkeeping_t (id int ENCODE az64, n varchar(8)) DISTKEY (id) SORTKEY (n)"
+    )
     yield "bookkeeping_t"
     conn.execute("DROP TABLE bookkeeping_t")
 
@@ -54,26 +60,7 @@ def test_listings_show_user_tables_only(connect: Connect, table: str) -> None:
 
 
 def test_backend_introspection_lists_user_tables_only(emu: Emulator, table: str) -> None:
-    from redshift_async_backend.base import DatabaseWrapper
-
-    db = DatabaseWrapper(
-        {
-            "ENGINE": "redshift_async_backend",
-            "NAME": emu.database,
-            "USER": emu.admin_user,
-            "PASSWORD": "",
-            "HOST": emu.host,
-            "PORT": str(emu.port),
-            "OPTIONS": {},
-            "TIME_ZONE": None,
-            "CONN_MAX_AGE": 0,
-            "CONN_HEALTH_CHECKS": False,
-            "AUTOCOMMIT": True,
-            "ATOMIC_REQUESTS": False,
-            "TEST": {},
-        },
-        alias="bookkeeping",
-    )
+    db = backend(emu, "bookkeeping")
     try:
         with db.cursor() as cursor:
             listed = {info.name for info in db.introspection.get_table_list(cursor)}
@@ -103,5 +90,5 @@ def test_catalog_views_still_read_them(connect: Connect, table: str) -> None:
     ).fetchall() == [("id", "az64".ljust(32), True, 0), ("n", "none".ljust(32), False, 1)]
     conn.execute(f"INSERT INTO {table} VALUES (1, 'a')")
     assert conn.execute(
-        f'SELECT diststyle, sortkey1 FROM svv_table_info WHERE "table" = \'{table}\''
+        f"SELECT diststyle, sortkey1 FROM svv_table_info WHERE \"table\" = '{table}'"
     ).fetchone() == ("KEY(id)", "n")

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import make_conninfo
 import psycopg2
 import pytest
 import redshift_connector
+from psycopg.conninfo import make_conninfo
 
 from redshift_async_backend.emulator import Emulator
 from redshift_async_backend.emulator import protocol as pq

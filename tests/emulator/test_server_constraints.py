@@ -17,9 +17,9 @@ import pytest
 
 from redshift_async_backend.emulator import Emulator
 
-pytestmark = pytest.mark.integration
+from .clients import backend
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+pytestmark = pytest.mark.integration
 
 _n = itertools.count()
 Connect = Callable[..., psycopg.Connection[Any]]
@@ -63,7 +63,9 @@ def test_foreign_keys_added_later_and_to_unique_keys(connect: Connect, t: str) -
     conn.execute(f"INSERT INTO {t}_c VALUES (7, 'zz')")
     # Over duplicates in the referenced key and an orphan in the referencing one.
     conn.execute(f"ALTER TABLE {t}_c ADD FOREIGN KEY (id) REFERENCES {t} (id)")
-    conn.execute(f"ALTER TABLE {t}_c ADD CONSTRAINT {t}_code FOREIGN KEY (code) REFERENCES {t} (code)")
+    conn.execute(
+        f"ALTER TABLE {t}_c ADD CONSTRAINT {t}_code FOREIGN KEY (code) REFERENCES {t} (code)"
+    )
     conn.execute(f"INSERT INTO {t}_c VALUES (8, 'yy')")
     conn.execute(f"INSERT INTO {t} VALUES (1, 'a')")  # still informational afterwards
     assert rows(conn, f"SELECT count(*) FROM {t}") == [(3,)]
@@ -110,29 +112,10 @@ def test_constraints_stay_in_the_catalog(connect: Connect, t: str) -> None:
 
 
 def test_backend_introspection_sees_them(emu: Emulator, connect: Connect, t: str) -> None:
-    from redshift_async_backend.base import DatabaseWrapper
-
     conn = connect()
     conn.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, code varchar(5) UNIQUE)")
     conn.execute(f"CREATE TABLE {t}_c (id int, p int REFERENCES {t} (id))")
-    db = DatabaseWrapper(
-        {
-            "ENGINE": "redshift_async_backend",
-            "NAME": emu.database,
-            "USER": emu.admin_user,
-            "PASSWORD": "",
-            "HOST": emu.host,
-            "PORT": str(emu.port),
-            "OPTIONS": {},
-            "TIME_ZONE": None,
-            "CONN_MAX_AGE": 0,
-            "CONN_HEALTH_CHECKS": False,
-            "AUTOCOMMIT": True,
-            "ATOMIC_REQUESTS": False,
-            "TEST": {},
-        },
-        alias="constraints",
-    )
+    db = backend(emu, "constraints")
     try:
         with db.cursor() as cursor:
             parent = db.introspection.get_constraints(cursor, t)

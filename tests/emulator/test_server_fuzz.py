@@ -24,7 +24,7 @@ _KNOWN = [b"Q", b"P", b"B", b"E", b"D", b"C", b"H", b"S", b"F", b"p"]
 
 
 def read_until_error_or_close(sock: socket.socket) -> str:
-    """"error" once an ErrorResponse arrives, "closed" if the connection ends first."""
+    """ "error" once an ErrorResponse arrives, "closed" if the connection ends first."""
     buf = pq.MessageBuffer()
     sock.settimeout(WAIT)
     while True:
@@ -112,8 +112,16 @@ def test_malformed_messages_after_login(emu: Emulator, message: bytes) -> None:
 @given(
     packet=st.one_of(
         st.binary(min_size=1, max_size=40),
-        st.builds(lambda n, b: struct.pack("!ii", n, 196608) + b, st.integers(-5, 100), st.binary(max_size=30)),
-        st.builds(lambda v, b: struct.pack("!ii", 8 + len(b), v) + b, st.integers(0, 2**31 - 1), st.binary(max_size=30)),
+        st.builds(
+            lambda n, b: struct.pack("!ii", n, 196608) + b,
+            st.integers(-5, 100),
+            st.binary(max_size=30),
+        ),
+        st.builds(
+            lambda v, b: struct.pack("!ii", 8 + len(b), v) + b,
+            st.integers(0, 2**31 - 1),
+            st.binary(max_size=30),
+        ),
     )
 )
 def test_malformed_startup_packets(emu: Emulator, packet: bytes) -> None:

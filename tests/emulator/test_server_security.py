@@ -20,6 +20,8 @@ from psycopg.conninfo import make_conninfo
 
 from redshift_async_backend.emulator import Emulator
 
+from .clients import DRIVERS, login
+
 pytestmark = pytest.mark.integration
 
 PASSWORD = "Ezpass12"
@@ -52,25 +54,6 @@ def ordinary(emulator: Emulator, pg_url: str) -> Iterator[str]:
         up.execute(f'DROP ROLE "{name}"')
 
 
-def connect(emu: Emulator, user: str, password: str | None, driver: str) -> Any:
-    if driver == "psycopg":
-        return psycopg.connect(
-            host=emu.host,
-            port=emu.port,
-            dbname=emu.database,
-            user=user,
-            password=password,
-            autocommit=True,
-            connect_timeout=10,
-        )
-    conn = redshift_connector.connect(
-        host=emu.host, port=emu.port, database=emu.database, user=user, password=password or "x",
-        ssl=False,
-    )  # fmt: skip
-    conn.autocommit = True
-    return conn
-
-
 def error_of(conn: Any, sql: str) -> dict[str, str]:
     """The error fields a statement gets (the test fails if it runs)."""
     cur = conn.cursor()
@@ -84,13 +67,13 @@ def error_of(conn: Any, sql: str) -> dict[str, str]:
     pytest.fail(f"{sql!r} ran")
 
 
-@pytest.mark.parametrize("driver", ["psycopg", "redshift_connector"])
+@pytest.mark.parametrize("driver", DRIVERS)
 @pytest.mark.parametrize("who", ["ordinary user", "admin"])
 def test_nothing_reaches_the_machine(
     emulator: Emulator, ordinary: str, who: str, driver: str
 ) -> None:
     user, password = (ordinary, PASSWORD) if who == "ordinary user" else (emulator.admin_user, None)
-    conn = connect(emulator, user, password, driver)
+    conn = login(emulator, user, password, driver)
     try:
         for sql, sqlstate, message in REACHING_THE_MACHINE:
             fields = error_of(conn, sql)
@@ -109,9 +92,9 @@ def test_nothing_reaches_the_machine(
 def test_the_emulators_own_functions_and_tables_are_not_a_way_in(
     emulator: Emulator, ordinary: str
 ) -> None:
-    with connect(emulator, ordinary, PASSWORD, "psycopg") as conn:
+    with login(emulator, ordinary, PASSWORD, "psycopg") as conn:
         conn.execute("CREATE TABLE security_victim (id int PRIMARY KEY)")
-    with connect(emulator, emulator.admin_user, None, "psycopg") as admin:
+    with login(emulator, emulator.admin_user, None, "psycopg") as admin:
         # Helpers that only the event triggers call: no client may.
         for sql in (
             "SELECT redshift_emulator.apply_meta('security_victim'::regclass, '{}', true)",
@@ -125,19 +108,17 @@ def test_the_emulators_own_functions_and_tables_are_not_a_way_in(
         assert admin.execute(f"SELECT count(*) FROM {meta}").fetchone() == (0,)
         assert admin.execute(f"DELETE FROM {meta}").rowcount == 0
         assert error_of(admin, f"INSERT INTO {meta} (relid) VALUES (1)")["C"] == "42501"
-    with connect(emulator, ordinary, PASSWORD, "psycopg") as conn:
+    with login(emulator, ordinary, PASSWORD, "psycopg") as conn:
         # The user procedures check who calls them.
-        fields = error_of(
-            conn, "CALL redshift_emulator.manage_user('create_user', 'x', '{}')"
-        )
+        fields = error_of(conn, "CALL redshift_emulator.manage_user('create_user', 'x', '{}')")
         assert fields["C"] == "42501"
         # ALTER TABLE's metadata procedure is for the table's owner.
-        with connect(emulator, emulator.admin_user, None, "psycopg") as admin:
+        with login(emulator, emulator.admin_user, None, "psycopg") as admin:
             admin.execute("CREATE TABLE security_admins (id int)")
             try:
                 sql = (
                     "CALL redshift_emulator.alter_meta('security_admins'::regclass,"
-                    " '{\"diststyle\": \"ALL\"}')"
+                    ' \'{"diststyle": "ALL"}\')'
                 )
                 assert error_of(conn, sql)["C"] == "42501"
             finally:

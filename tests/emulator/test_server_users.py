@@ -20,32 +20,11 @@ from psycopg.conninfo import make_conninfo
 
 from redshift_async_backend.emulator import Emulator
 
+from .clients import DRIVERS, login
+
 pytestmark = pytest.mark.integration
 
 PASSWORD = "Ezpass12"
-
-
-def login(emu: Emulator, user: str, password: str | None = None, driver: str = "psycopg") -> Any:
-    if driver == "psycopg":
-        return psycopg.connect(
-            host=emu.host,
-            port=emu.port,
-            dbname=emu.database,
-            user=user,
-            password=password,
-            autocommit=True,
-            connect_timeout=10,
-        )
-    conn = redshift_connector.connect(
-        host=emu.host,
-        port=emu.port,
-        database=emu.database,
-        user=user,
-        password=password or "",
-        ssl=False,
-    )
-    conn.autocommit = True
-    return conn
 
 
 def one(conn: Any, sql: str) -> Any:
@@ -77,7 +56,7 @@ def names(emu: Emulator, pg_url: str) -> Iterator[Callable[[str], str]]:
                 up.execute(f'DROP ROLE "{role}"')
 
 
-@pytest.mark.parametrize("driver", ["psycopg", "redshift_connector"])
+@pytest.mark.parametrize("driver", DRIVERS)
 def test_clear_text_password_logs_in_as_the_users_role(
     emu: Emulator, admin: Any, names: Callable[[str], str], driver: str
 ) -> None:
@@ -91,7 +70,7 @@ def test_clear_text_password_logs_in_as_the_users_role(
         login(emu, user, "Wrong123x", driver)
 
 
-@pytest.mark.parametrize("driver", ["psycopg", "redshift_connector"])
+@pytest.mark.parametrize("driver", DRIVERS)
 def test_md5_and_sha256_password_forms(
     emu: Emulator, admin: Any, names: Callable[[str], str], driver: str
 ) -> None:
@@ -181,9 +160,11 @@ def test_createuser_makes_a_superuser_who_is_no_postgresql_superuser(
             "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = %s", (boss,)
         ).fetchone() == (False, False)
     admin.execute(f"ALTER USER {boss} NOCREATEUSER")
-    with login(emu, boss, PASSWORD) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(f"CREATE USER {names('x')} PASSWORD '{PASSWORD}'")
+    with (
+        login(emu, boss, PASSWORD) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute(f"CREATE USER {names('x')} PASSWORD '{PASSWORD}'")
 
 
 def test_users_change_their_own_password(
@@ -230,7 +211,9 @@ def test_user_statements_are_transactional_and_checked(
         admin.execute("ALTER USER postgres PASSWORD 'Ezpass12'")
 
 
-def test_expired_and_disabled_passwords(emu: Emulator, admin: Any, names: Callable[[str], str]) -> None:
+def test_expired_and_disabled_passwords(
+    emu: Emulator, admin: Any, names: Callable[[str], str]
+) -> None:
     old, disabled = names("old"), names("off")
     admin.execute(f"CREATE USER {old} PASSWORD '{PASSWORD}' VALID UNTIL '2001-01-01'")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):

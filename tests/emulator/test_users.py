@@ -32,7 +32,12 @@ def call(sql: str) -> tuple[str, str, dict[str, Any], str | None]:
 
 
 def test_other_statements_are_not_ours() -> None:
-    for sql in ("SELECT 1", "CREATE TABLE users (id int)", "GRANT SELECT ON t TO u", "CREATE ROLE r"):
+    for sql in (
+        "SELECT 1",
+        "CREATE TABLE users (id int)",
+        "GRANT SELECT ON t TO u",
+        "CREATE ROLE r",
+    ):
         assert users.translate(sql) is None
         assert not users.is_user_statement(sql)
 
@@ -64,9 +69,12 @@ def test_create_user_password_forms() -> None:
     assert call(f"CREATE USER u PASSWORD '{md5}'")[2]["password"] == md5
     sha = call("CREATE USER u PASSWORD 'sha256|Ezpass12'")[2]["password"]
     assert sha.startswith("sha256|") and "Ezpass12" not in sha
-    assert call("CREATE USER u PASSWORD 'x' CONNECTION LIMIT UNLIMITED".replace("'x'", "$$Ezpass12$$"))[2][
-        "connection_limit"
-    ] == -1
+    assert (
+        call(
+            "CREATE USER u PASSWORD 'x' CONNECTION LIMIT UNLIMITED".replace("'x'", "$$Ezpass12$$")
+        )[2]["connection_limit"]
+        == -1
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,15 +107,23 @@ def test_alter_user_forms() -> None:
     # DG:r_ALTER_USER.
     assert call("ALTER USER u RENAME TO v")[2] == {"rename": "v"}
     assert call("ALTER USER u PASSWORD DISABLE")[2] == {"password": None, "password_set": True}
-    assert call("ALTER USER u NOCREATEUSER NOCREATEDB")[2] == {"superuser": False, "createdb": False}
+    assert call("ALTER USER u NOCREATEUSER NOCREATEDB")[2] == {
+        "superuser": False,
+        "createdb": False,
+    }
     assert call("ALTER USER u SET search_path TO 'a', b")[2] == {"set": ["search_path", ["a", "b"]]}
     assert call("ALTER USER u SET statement_timeout = 3000")[2] == {
         "set": ["statement_timeout", ["3000"]]
     }
-    assert call("ALTER USER u SET statement_timeout TO DEFAULT")[2] == {"set": ["statement_timeout", None]}
+    assert call("ALTER USER u SET statement_timeout TO DEFAULT")[2] == {
+        "set": ["statement_timeout", None]
+    }
     assert call("ALTER USER u RESET ALL")[2] == {"reset": "all"}
     assert call("ALTER USER u RESET SESSION TIMEOUT")[2] == {"session_timeout": None}
-    assert call("ALTER USER u PASSWORD 'Ezpass12' VALID UNTIL 'infinity'")[2]["valid_until"] == "infinity"
+    assert (
+        call("ALTER USER u PASSWORD 'Ezpass12' VALID UNTIL 'infinity'")[2]["valid_until"]
+        == "infinity"
+    )
 
 
 def test_drop_and_groups() -> None:
@@ -116,7 +132,11 @@ def test_drop_and_groups() -> None:
         {"names": ["a", "b"], "if_exists": True},
         "DROP USER",
     )
-    assert call("CREATE GROUP staff WITH USER a, b")[1:] == ("staff", {"users": ["a", "b"]}, "CREATE GROUP")
+    assert call("CREATE GROUP staff WITH USER a, b")[1:] == (
+        "staff",
+        {"users": ["a", "b"]},
+        "CREATE GROUP",
+    )
     assert call("CREATE GROUP staff")[2] == {"users": []}
     assert call("ALTER GROUP staff ADD USER a")[2] == {"add": ["a"]}
     assert call("ALTER GROUP staff DROP USER a, b")[2] == {"drop": ["a", "b"]}
@@ -127,7 +147,7 @@ def test_drop_and_groups() -> None:
 def test_values_cannot_break_out_of_their_literals() -> None:
     # A password is hashed before it reaches SQL; a SET value travels in JSON inside a
     # dollar-quoted literal whose tag it cannot close.
-    op, name, spec, _ = call("ALTER USER u SET application_name TO '$rs$); DROP TABLE x; --'")
+    _, _, spec, _ = call("ALTER USER u SET application_name TO '$rs$); DROP TABLE x; --'")
     assert spec == {"set": ["application_name", ["$rs$); DROP TABLE x; --"]]}
     rw = users.translate("ALTER USER u SET application_name TO '$rs$'")
     assert rw is not None and "$rs$$rs$" not in rw.sql
