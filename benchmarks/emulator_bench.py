@@ -14,8 +14,13 @@
   it runs beside them as a reference: a proxy written in C (session mode, in front of the
   same PostgreSQL), to show what one proxy hop costs on this machine by itself.
 
+* stall (issue #17): while one client's long statement is rewritten, another client runs
+  ``SELECT 1`` every 10 ms; its worst and 99th-percentile latency, for each place the
+  rewrite can run (see :func:`stall`).
+
 The emulator runs as the command-line server in its own process, as users run it.
-Targets: added p50 <= 150 us, throughput >= 70 % of direct. Writes
+Targets: added p50 <= 150 us, throughput >= 70 % of direct, another client's ``SELECT 1``
+within 50 ms while a 16 MB statement is rewritten. Writes
 ``benchmarks/results/emulator.json`` and prints a markdown table.
 """
 
@@ -51,6 +56,7 @@ from tests.pgbouncer.process import PGBOUNCER, run_pgbouncer
 RESULTS = Path(__file__).parent / "results" / "emulator.json"
 ADDED_P50_TARGET_US = 150.0
 THROUGHPUT_TARGET = 0.70
+STALL_TARGET_MS = 50.0
 WORKERS_SIDE = "emulator_workers"
 PGBOUNCER_SIDE = "pgbouncer"
 # The throughput clients: Python threads with psycopg (the backend's own kind of client)
@@ -79,7 +85,9 @@ def upstream_urls(explicit: str | None) -> Iterator[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def emulator_process(upstream: str, workers: int = 1) -> Iterator[tuple[str, int]]:
+def emulator_process(
+    upstream: str, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     """The command-line emulator: yields its URL and its process id."""
     command = [sys.executable, "-m", "redshift_async_backend.emulator", "--port", "0"]
     proc = subprocess.Popen(
@@ -87,7 +95,7 @@ def emulator_process(upstream: str, workers: int = 1) -> Iterator[tuple[str, int
         stdout=subprocess.PIPE,
         text=True,
         # The upstream URL may hold a password: the environment, not the command line.
-        env={**os.environ, UPSTREAM_URL_ENV: upstream},
+        env={**os.environ, UPSTREAM_URL_ENV: upstream, **(env or {})},
     )
     try:
         assert proc.stdout is not None
@@ -337,6 +345,105 @@ def throughput(
     return out
 
 
+# --------------------------------------------------------------------------- stall
+
+# Where a long statement is rewritten (pipeline.REWRITE_IN_ENV) and how many emulator
+# processes share the port. "workers": each session stays on the worker that took it,
+# so the long statement's worker is busy and the other one answers (the parent hands
+# connections out in turn: the two clients land on different workers).
+STALL_SIDES = {
+    "event loop (before)": ("loop", 1),
+    "thread": ("thread", 1),
+    "process pool (default)": ("process", 1),
+    "--workers 2, event loop": ("loop", 2),
+}
+
+
+def stall_statements(quick: bool) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Long statements the rules must parse and print: (setup statements, statement)."""
+    from redshift_async_backend.drivers.psycopg import quote_str
+
+    literal = "x" * (2_000_000 if quick else 16_000_000)
+    rows = []
+    size, target = 0, (200_000 if quick else 1_000_000)
+    while size < target:
+        row = f"({len(rows)}, JSON_PARSE({quote_str(json.dumps({'k': 'v' * 150}))}))"
+        rows.append(row)
+        size += len(row) + 2
+    return {
+        f"{len(literal) / 1e6:g} MB string literal": (
+            (),
+            f"SELECT NVL(NULL, length('{literal}'))",
+        ),
+        f"{target / 1e6:g} MB of JSON rows ({len(rows)} rows)": (
+            ("DROP TABLE IF EXISTS stall_rows", "CREATE TABLE stall_rows (id int, j super)"),
+            "INSERT INTO stall_rows (id, j) VALUES " + ", ".join(rows),
+        ),
+    }
+
+
+def stall_once(url: str, setup: tuple[str, ...], sql: str | None) -> dict[str, Any]:
+    """Another client's SELECT 1 latencies while ``sql`` runs through ``url`` (None: while
+    nothing else runs, for 2 s: the machine's own noise)."""
+    busy, other = connect(url), connect(url)
+    try:
+        for statement in setup:
+            busy.execute(statement)
+        done = threading.Event()
+        took: list[float] = []
+
+        def long_statement() -> None:
+            start = time.perf_counter()
+            try:
+                if sql is None:
+                    time.sleep(2.0)
+                else:
+                    busy.execute(sql)
+            finally:
+                took.append(time.perf_counter() - start)
+                done.set()
+
+        thread = threading.Thread(target=long_statement)
+        samples: list[float] = []
+        thread.start()
+        while not done.is_set():
+            start = time.perf_counter()
+            other.execute("SELECT 1").fetchall()
+            samples.append((time.perf_counter() - start) * 1000)
+            done.wait(0.01)
+        thread.join()
+    finally:
+        busy.close()
+        other.close()
+    samples.sort()
+    return {
+        "statement_s": round(took[0], 2),
+        "select1_max_ms": round(samples[-1], 1),
+        "select1_p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 1),
+        "select1_p50_ms": round(statistics.median(samples), 2),
+        "samples": len(samples),
+    }
+
+
+def stall(upstream: str, quick: bool) -> dict[str, Any]:
+    """For each side of STALL_SIDES and each statement of stall_statements."""
+    from redshift_async_backend.emulator.pipeline import REWRITE_IN_ENV
+
+    statements = stall_statements(quick)
+    out: dict[str, Any] = {"target_ms": STALL_TARGET_MS, "sides": {}}
+    with emulator_process(upstream) as (url, _):
+        stall_once(url, (), f"SELECT length('{'x' * 100_000}')")  # the pool starts
+        out["idle"] = stall_once(url, (), None)
+    for side, (where, workers) in STALL_SIDES.items():
+        with emulator_process(upstream, workers, env={REWRITE_IN_ENV: where}) as (url, _):
+            if where == "process":
+                stall_once(url, (), f"SELECT length('{'x' * 100_000}')")  # the pool starts
+            out["sides"][side] = {
+                label: stall_once(url, setup, sql) for label, (setup, sql) in statements.items()
+            }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.emulator_bench")
     parser.add_argument("--quick", action="store_true", help="fewer iterations (CI smoke)")
@@ -353,7 +460,12 @@ def main(argv: list[str] | None = None) -> int:
         default=max(2, os.cpu_count() or 1),
         help="also measure the emulator with this many worker processes (1: do not)",
     )
+    parser.add_argument(
+        "--only", choices=["stall"], default=None, help="run one section (its JSON key only)"
+    )
     args = parser.parse_args(argv)
+    if args.only == "stall":
+        return main_stall(args)
     load_before = load_average()
     iterations = 2_000 if args.quick else 20_000
     seconds = 1.0 if args.quick else 2.0
@@ -377,13 +489,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         if pgbench_path() is not None:
             tput["pgbench"] = throughput(sides, args.clients, seconds, rounds, pgbench_once)
+        stalls = stall(upstream, args.quick)
 
     result = {
         "latency": lat,
         "throughput": tput,
+        "stall": stalls,
         "targets": {
             "added_p50_us_max": ADDED_P50_TARGET_US,
             "throughput_ratio_min": THROUGHPUT_TARGET,
+            "stall_ms_max": STALL_TARGET_MS,
         },
         "iterations": iterations,
         "machine": {
@@ -414,10 +529,39 @@ def main(argv: list[str] | None = None) -> int:
                     f"| {direct_qps} q/s | {row['qps']} q/s | {row['ratio'] * 100:.0f} % "
                     f"| >= {THROUGHPUT_TARGET * 100:.0f} % |"
                 )
+    print()
+    print_stall(stalls)
     if not args.quick:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
         print(f"\nwritten to {RESULTS}")
+    return 0
+
+
+def print_stall(result: dict[str, Any]) -> None:
+    print("| rewritten in | statement | its time | other client's SELECT 1: max / p99 |")
+    print("|---|---|---|---|")
+    idle = result["idle"]
+    print(f"| (nothing else runs) | | | {idle['select1_max_ms']} / {idle['select1_p99_ms']} ms |")
+    for side, rows in result["sides"].items():
+        for label, row in rows.items():
+            print(
+                f"| {side} | {label} | {row['statement_s']} s "
+                f"| {row['select1_max_ms']} / {row['select1_p99_ms']} ms |"
+            )
+
+
+def main_stall(args: argparse.Namespace) -> int:
+    """Only the stall section; merged into an existing results file."""
+    with upstream_urls(args.upstream) as (_direct, upstream):
+        result = stall(upstream, args.quick)
+    print_stall(result)
+    if not args.quick:
+        data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        data["stall"] = result
+        data["stall_run"] = run_info(load_average(), quick=False, packages=("pglast",))
+        RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+        print(f"\nwritten to {RESULTS} (stall)")
     return 0
 
 

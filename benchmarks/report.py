@@ -343,6 +343,55 @@ def emulator(data: dict[str, Any], out: Out) -> None:
         _save(fig, path)
 
     out.image("emulator.png", "Emulator: latency per query and throughput against direct", draw)
+    if "stall" in data:
+        _emulator_stall(data["stall"], out)
+
+
+def _emulator_stall(stall: dict[str, Any], out: Out) -> None:
+    """Issue #17: another client's SELECT 1 while one client's long statement is
+    rewritten, for each place the rewrite can run; the target is for the default."""
+    target = float(stall.get("target_ms", 50))
+    idle = stall["idle"]
+    rows = [
+        [
+            "(nothing else runs)",
+            "",
+            "",
+            f"{num(idle['select1_max_ms'])} / {num(idle['select1_p99_ms'])} ms",
+            "",
+            "noise floor",
+        ]
+    ]
+    for side, by_statement in stall["sides"].items():
+        for label, row in by_statement.items():
+            default = "(default)" in side
+            rows.append(
+                [
+                    side,
+                    label,
+                    f"{num(row['statement_s'])} s",
+                    f"{num(row['select1_max_ms'])} / {num(row['select1_p99_ms'])} ms",
+                    f"≤ {target:.0f} ms" if default else "",
+                    out.check(f"stall, {label}", row["select1_max_ms"] <= target)
+                    if default
+                    else "for comparison",
+                ]
+            )
+    out.add(
+        *table(
+            [
+                "rewritten in",
+                "long statement",
+                "its time",
+                "other client's SELECT 1, max / p99",
+                "target",
+                "verdict",
+            ],
+            rows,
+            "llrrll",
+        ),
+        "",
+    )
 
 
 def _by_pool(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

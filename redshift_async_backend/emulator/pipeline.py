@@ -2,34 +2,68 @@
 rules (:mod:`.rules`), with every failure of the emulator's own code turned into an error
 for that one statement.
 
-Rewriting a big statement takes CPU time (pglast's parser and printer), which on the
-event loop would stall every other client of the process. Statements longer than
-:data:`OFF_LOOP_CHARS` are rewritten in a worker thread instead: pglast's C parser runs
-without the GIL and the rest is Python bytecode, which gives the GIL back to the event
-loop every few milliseconds, so other sessions keep being served (the figures are in
-benchmarks/RESULTS.md, "stall"). The connection whose statement it is waits, in order.
+Rewriting a long statement takes seconds of CPU (pglast's parser and printer). On the
+event loop that stalls every other client of the process; in a thread it still does,
+for hundreds of milliseconds at a time, because pglast builds its syntax tree, and
+``re`` scans a long string, without giving the GIL back. So statements longer than
+:data:`OFF_LOOP_CHARS` are rewritten in a small process pool, and the connection whose
+statement it is waits, in order. benchmarks/RESULTS.md ("stall") has the three side by
+side; :data:`REWRITE_IN_ENV` chooses another place, to measure it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import os
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from . import keys, rules, users
 
 logger = logging.getLogger("redshift_async_backend.emulator")
 
-# Below this many characters a rewrite costs less than handing it to a thread.
+# Below this many characters a rewrite costs less than handing it over (about 1 ms).
 OFF_LOOP_CHARS = 64 * 1024
+# Where long statements are rewritten: "process" (the default), "thread" or "loop".
+REWRITE_IN_ENV = "REDSHIFT_EMULATOR_REWRITE_IN"
+_PLACES = ("process", "thread", "loop")
 
 
 class InternalError(Exception):
     """The emulator's own code failed on a statement (not a Redshift refusal)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What failed where, for the log; never the statement's text or values."""
+
+    kind: str
+    where: str
+    size: int
+
+    def log(self) -> None:
+        logger.error(
+            "emulator: %s at %s while rewriting a statement of %d bytes; the client got an "
+            "error for it",
+            self.kind,
+            self.where,
+            self.size,
+        )
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A rules.RedshiftError across a process boundary (its keyword fields survive)."""
+
+    message: str
+    sqlstate: str
+    detail: str | None
+    hint: str | None
 
 
 def _valid_utf8(sql: str) -> bool:
@@ -43,9 +77,13 @@ def _valid_utf8(sql: str) -> bool:
     return True
 
 
-def rewrite(sql: str, state: Any) -> Any:
-    """The Rewrite for one client Query or Parse; raises ``rules.RedshiftError`` to refuse
-    and :class:`InternalError` when the emulator itself fails."""
+def _size(sql: str) -> int:
+    return len(sql.encode("utf-8", "surrogateescape"))
+
+
+def attempt(sql: str, state: Any) -> Any:
+    """The Rewrite for one client Query or Parse, or a :class:`Failure` of the emulator's
+    own code; raises ``rules.RedshiftError`` to refuse."""
     if not _valid_utf8(sql):
         # PostgreSQL refuses it with its own error (invalid byte sequence, 22021).
         return rules.Rewrite(sql)
@@ -59,11 +97,19 @@ def rewrite(sql: str, state: Any) -> Any:
         return rw
     except rules.RedshiftError:
         raise
-    except BaseException as exc:
-        if not isinstance(exc, Exception | RecursionError):
-            raise
-        _log(exc, sql)
-        raise InternalError(type(exc).__name__) from None
+    except (Exception, RecursionError) as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
+        return Failure(type(exc).__name__, where, _size(sql))
+
+
+def rewrite(sql: str, state: Any) -> Any:
+    """:func:`attempt`, with a failure logged and raised as :class:`InternalError`."""
+    outcome = attempt(sql, state)
+    if isinstance(outcome, Failure):
+        outcome.log()
+        raise InternalError(outcome.kind)
+    return outcome
 
 
 def _with_users(sql: str, state: Any) -> Any:
@@ -84,48 +130,97 @@ def _with_users(sql: str, state: Any) -> Any:
     return rules.Rewrite("; ".join(out), tuple(prelude))
 
 
-def _log(exc: BaseException, sql: str) -> None:
-    """One line: what failed where, and the statement's size; never its text or values
-    (an exception's message may quote them)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
-    size = len(sql.encode("utf-8", "surrogateescape"))
-    logger.error(
-        "emulator: %s at %s while rewriting a statement of %d bytes; the client got an "
-        "error for it",
-        type(exc).__name__,
-        where,
-        size,
-    )
+def _long_names() -> dict[str, str] | None:
+    # The rules' memory of shortened identifiers, which translate_error reads.
+    names = getattr(rules, "LONG_NAMES", None)
+    return names if isinstance(names, dict) else None
+
+
+def _in_child(sql: str, state: Any) -> tuple[Any, Any, dict[str, str]]:
+    """:func:`attempt` in a pool process; what it changed comes back with the outcome: the
+    session state, and the identifiers it shortened."""
+    names = _long_names()
+    before = set(names) if names is not None else set()
+    try:
+        outcome = attempt(sql, state)
+    except rules.RedshiftError as exc:
+        outcome = _Refusal(exc.message, exc.sqlstate, exc.detail, exc.hint)
+    added = {k: v for k, v in names.items() if k not in before} if names is not None else {}
+    return outcome, state, added
+
+
+def _copy_state(source: Any, target: Any) -> None:
+    """What the rules changed in the session state, on the server's own state object."""
+    if dataclasses.is_dataclass(source):
+        for f in dataclasses.fields(source):
+            setattr(target, f.name, getattr(source, f.name))
+    elif hasattr(source, "__dict__"):
+        vars(target).update(vars(source))
 
 
 def internal_error_fields(exc: InternalError, sql: str) -> dict[str, str]:
     from . import protocol as pq
 
-    size = len(sql.encode("utf-8", "surrogateescape"))
     return pq.error_fields(
         f"the Redshift emulator failed on this statement ({exc}); it did not run",
         "XX000",
-        hint=f"this is a bug of the emulator: please report it (the statement had {size} bytes)",
+        hint=f"this is a bug of the emulator: please report it (the statement had "
+        f"{_size(sql)} bytes)",
     )
 
 
 class Pipeline:
-    """Rewrites for one emulator: inline for short statements, in ``executor`` for long."""
+    """Rewrites for one emulator: inline for short statements, elsewhere for long ones."""
 
-    def __init__(self, executor: concurrent.futures.Executor | None = None) -> None:
-        self.executor = executor or concurrent.futures.ThreadPoolExecutor(
-            max_workers=2, thread_name_prefix="redshift-emulator-rewrite"
-        )
+    def __init__(
+        self, where: str | None = None, initializer: Callable[[], None] | None = None
+    ) -> None:
+        where = where or os.environ.get(REWRITE_IN_ENV) or "process"
+        if where not in _PLACES:
+            raise ValueError(f"{REWRITE_IN_ENV} must be one of {', '.join(_PLACES)}: {where!r}")
+        self.where = where
+        self._limit = float("inf") if where == "loop" else OFF_LOOP_CHARS
+        self._executor: concurrent.futures.Executor | None = None
+        self._initializer = initializer  # run in each pool process first (tests patch there)
         self.rewrite: Callable[[str, Any], Any] = rewrite
 
-    @staticmethod
-    def off_loop(sql: str) -> bool:
-        return len(sql) > OFF_LOOP_CHARS
+    def off_loop(self, sql: str) -> bool:
+        return len(sql) > self._limit
+
+    def _pool(self) -> concurrent.futures.Executor:
+        if self._executor is None:  # made at the first long statement
+            if self.where == "process":
+                import multiprocessing
+
+                self._executor = concurrent.futures.ProcessPoolExecutor(
+                    2,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=self._initializer,
+                )
+            else:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    2, thread_name_prefix="redshift-emulator-rewrite"
+                )
+        return self._executor
 
     async def rewrite_off_loop(self, sql: str, state: Any) -> Any:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.rewrite, sql, state)
+        if self.where != "process":
+            return await loop.run_in_executor(self._pool(), self.rewrite, sql, state)
+        outcome, after, added = await loop.run_in_executor(self._pool(), _in_child, sql, state)
+        _copy_state(after, state)
+        names = _long_names()
+        if names is not None:
+            names.update(added)
+        if isinstance(outcome, _Refusal):
+            raise rules.RedshiftError(
+                outcome.message, outcome.sqlstate, detail=outcome.detail, hint=outcome.hint
+            )
+        if isinstance(outcome, Failure):
+            outcome.log()
+            raise InternalError(outcome.kind)
+        return outcome
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)

@@ -171,7 +171,8 @@ class EmulatorGroup:
             target=_worker,
             args=(self._config, send),
             name="redshift-emulator-worker",
-            daemon=True,
+            # Not daemonic: a worker has processes of its own (the rewrite pool).
+            daemon=False,
         )
         proc.start()
         send.close()

@@ -21,9 +21,9 @@ Connect = Callable[..., psycopg.Connection[Any]]
 SECRET = "Secret-Value-8231"
 
 
-@pytest.fixture
-def broken_rules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """rules.rewrite raises on a statement that holds the marker, as a bug would."""
+def break_rules() -> None:
+    """Make rules.rewrite raise on a statement that holds the marker, as a bug would (in
+    this process, or as the initializer of the rewrite pool's processes)."""
     real = rules.rewrite
 
     def rewrite(sql: str, state: Any) -> Any:
@@ -31,8 +31,19 @@ def broken_rules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             raise ValueError(f"cannot handle {SECRET}")
         return real(sql, state)
 
-    monkeypatch.setattr(pipeline.rules, "rewrite", rewrite)
+    rules.rewrite = rewrite  # type: ignore[assignment]
+
+
+@pytest.fixture
+def broken_rules(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(pipeline.rules, "rewrite", rules.rewrite)  # restored afterwards
+    break_rules()
+    server = emu._running_server()
+    default = server.pipeline
+    server.pipeline = pipeline.Pipeline("process", initializer=break_rules)
     yield
+    server.pipeline.close()
+    server.pipeline = default
 
 
 def assert_usable(conn: psycopg.Connection[Any]) -> None:
