@@ -27,7 +27,10 @@ from .auth import PasswordError, stored_form
 from .catalog import SCHEMA
 from .rules import RedshiftError, Rewrite
 
-_HEAD = re.compile(r"\s*(create|alter|drop)\s+(user|group)\b", re.I)
+_COMMENTS = r"\s*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)\s*)*"
+_HEAD = re.compile(_COMMENTS + r"(create|alter|drop)\s+(user|group)\b", re.I | re.S)
+# The same after a ";": a statement of a longer query.
+_LATER = re.compile(r";" + _COMMENTS + r"(?:create|alter|drop)\s+(?:user|group)\b", re.I | re.S)
 _TAGS = {
     ("create", "user"): "CREATE USER",
     ("alter", "user"): "ALTER USER",
@@ -39,7 +42,8 @@ _TAGS = {
 
 
 def is_user_statement(sql: str) -> bool:
-    return _HEAD.match(sql) is not None
+    """Whether ``sql`` is, or holds, a user or group statement (a cheap look)."""
+    return _HEAD.match(sql) is not None or (";" in sql and _LATER.search(sql) is not None)
 
 
 class _Tokens:

@@ -31,6 +31,12 @@ def call(sql: str) -> tuple[str, str, dict[str, Any], str | None]:
     return match.group(2), match.group(4), json.loads(match.group(6)), rw.tag
 
 
+def test_user_statements_are_found_after_comments_and_in_longer_queries() -> None:
+    assert users.is_user_statement("-- note\n/* and */ CREATE USER u PASSWORD DISABLE")
+    assert users.is_user_statement("SELECT 1; DROP USER u")
+    assert call("/* c */ DROP USER u")[:2] == ("drop_user", "u")
+
+
 def test_other_statements_are_not_ours() -> None:
     for sql in (
         "SELECT 1",
