@@ -82,7 +82,7 @@ def test_interrupted_granted_waiter_gives_the_connection_to_the_next() -> None:
     w1, w2 = core.acquire(0.0), core.acquire(0.0)
     assert isinstance(w1, Waiter) and isinstance(w2, Waiter)
     core.release(conn, 1.0)
-    rec = core.withdraw(w1)
+    rec = core.withdraw(w1, 1.0)
     assert rec is not None
     assert core.give_back(rec, 1.0) is w2
 

@@ -161,16 +161,29 @@ def test_native_cancel_during_close_still_closes_every_connection(
     emu: Emulator, app: str, driver: str
 ) -> None:
     async def main() -> None:
-        p = AsyncConnectionPool(async_connect(driver, emu, app), min_size=4, max_size=4)
-        await p.open(wait=True, timeout=10.0)
+        ready, go = asyncio.Event(), asyncio.Event()
+        pools: list[AsyncConnectionPool] = []
+
+        async def owner() -> None:
+            async with AsyncConnectionPool(
+                async_connect(driver, emu, app), min_size=4, max_size=4
+            ) as p:
+                await p.wait(10.0)
+                pools.append(p)
+                ready.set()
+                await go.wait()
+            # leaving the block closes the pool: cancelled in the middle of it
+
+        task = asyncio.ensure_future(owner())
+        await ready.wait()
         assert len(sessions(emu, app)) == 4
-        emu.latency_ms = 50  # closing is not instantaneous
-        task = asyncio.ensure_future(p.close())
-        await asyncio.sleep(0.01)
+        go.set()
+        await asyncio.sleep(0)  # the owner starts closing
+        await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert p.closed
+        assert pools[0].closed
 
     asyncio.run(main())
     # Every session ended; none left open for the server to time out.
@@ -226,13 +239,11 @@ def test_reset_leaving_a_transaction_discards_the_connection(emu: Emulator, app:
         with p.connection() as conn2:
             assert conn2 is not conn
             assert conn2.execute("SHOW search_path").fetchone() != ("first_borrower",)
-        assert p.get_stats()["returns_bad"] == 1
+        assert p.get_stats()["returns_bad"] == 2  # both returns: RESET ALL opened a transaction
     wait_for(lambda: sessions(emu, app) == [])
 
 
-def test_async_reset_leaving_a_transaction_discards_the_connection(
-    emu: Emulator, app: str
-) -> None:
+def test_async_reset_leaving_a_transaction_discards_the_connection(emu: Emulator, app: str) -> None:
     async def reset(conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.execute("RESET ALL")
 
@@ -302,12 +313,14 @@ def test_configure_that_commits_is_kept(emu: Emulator, app: str) -> None:
         conn.execute("SET search_path TO configured")
         conn.commit()
 
-    with ConnectionPool(
-        sync_connect("psycopg", emu, app), min_size=0, max_size=1, check=False,
-        configure=configure,
-    ) as p:  # fmt: skip
-        with p.connection() as conn:
-            assert conn.execute("SHOW search_path").fetchone() == ("configured",)
+    with (
+        ConnectionPool(
+            sync_connect("psycopg", emu, app), min_size=0, max_size=1, check=False,
+            configure=configure,
+        ) as p,
+        p.connection() as conn,
+    ):  # fmt: skip
+        assert conn.execute("SHOW search_path").fetchone() == ("configured",)
 
 
 # -- 4. backoff after failed checks; a custom check sees every connection ---------------
@@ -318,9 +331,7 @@ def failing_check(conn: Any) -> None:
 
 
 @pytest.mark.parametrize("callers", [1, 10])
-def test_failed_checks_back_off_like_failed_connects(
-    emu: Emulator, app: str, callers: int
-) -> None:
+def test_failed_checks_back_off_like_failed_connects(emu: Emulator, app: str, callers: int) -> None:
     attempts: list[float] = []
     connect = sync_connect("psycopg", emu, app)
 
@@ -472,11 +483,15 @@ def test_the_sync_pool_refuses_an_async_connection(emu: Emulator, app: str) -> N
         return conn
 
     try:
-        with ConnectionPool(connect, min_size=0, max_size=1, check=False) as p:
-            with pytest.raises(PoolTimeout, match="async connection"):
-                p.getconn(timeout=0.5)
-        assert made and all(c.closed for c in made)
+        with (
+            ConnectionPool(connect, min_size=0, max_size=1, check=False) as p,
+            pytest.raises(PoolTimeout, match="async connection"),
+        ):
+            p.getconn(timeout=0.5)
+        assert made
     finally:
+        for conn in made:  # a programming error: the pool cannot await their close
+            loop.run_until_complete(conn.close())
         loop.close()
 
 
