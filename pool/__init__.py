@@ -5,6 +5,7 @@ The bookkeeping lives in ``pool.core`` as pure code; ``ConnectionPool`` and
 through the adapters of ``pool.adapters``. See docs/pool.md.
 """
 
+from ._cancel import complete
 from .adapters import (
     Adapter,
     AsyncAdapter,
@@ -34,5 +35,6 @@ __all__ = [
     "PsycopgAdapter",
     "RedshiftConnectorAdapter",
     "ThreadedAdapter",
+    "complete",
     "to_thread_connect",
 ]

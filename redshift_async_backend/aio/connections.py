@@ -19,6 +19,8 @@ import anyio
 import anyio.to_thread
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from pool import PoolError, complete
+
 from .. import pooling
 from ..base import RedshiftErrorWrapper
 from ..drivers import AsyncConnection, AsyncConnectionAdapter, AsyncResult
@@ -37,9 +39,12 @@ class Connection:
         self.alias = alias
         self.conn = conn
         self.atomic_depth = 0
-        self._errors = RedshiftErrorWrapper(
-            SimpleNamespace(Database=conn.driver.Database, driver=conn.driver)
-        )
+        self._errors = _error_wrapper(conn.driver)
+        # A blocking driver's statement runs in a worker thread, which a cancelled task
+        # does not wait for (asyncio's cancellation returns at once): after that the
+        # connection may still be busy, so it is closed rather than reused.
+        self._threaded = type(conn).execute is AsyncConnection.execute
+        self.interrupted = False
 
     def __repr__(self) -> str:
         return f"<aio.Connection alias={self.alias!r} driver={self.conn.driver.name!r}>"
@@ -51,8 +56,13 @@ class Connection:
         return self.conn.in_transaction
 
     async def run(self, sql: str, params: Sequence[Any] | None = None) -> AsyncResult:
-        with self._errors:
-            return await self.conn.execute(sql, params)
+        try:
+            with self._errors:
+                return await self.conn.execute(sql, params)
+        except BaseException as exc:
+            if self._threaded and not isinstance(exc, Exception):
+                self.interrupted = True
+            raise
 
     async def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run one statement (or several, ``;``-separated); the row count."""
@@ -113,10 +123,28 @@ async def stream_rows(
 
 
 async def _rollback_quietly(conn: Connection) -> None:
-    # Shielded: a cancelled task still leaves its connection outside any transaction.
-    with anyio.CancelScope(shield=True), suppress(Exception):
+    # To its end even if the task is cancelled: the connection leaves the transaction.
+    # An interrupted connection is closed instead (its thread may still be running).
+    if conn.interrupted:
+        return
+    with suppress(Exception):
         if conn.conn.state().value in ("intrans", "inerror"):
-            await conn.conn.execute("ROLLBACK")
+            await complete(conn.conn.execute, "ROLLBACK")
+
+
+def _error_wrapper(driver: Any) -> RedshiftErrorWrapper:
+    return RedshiftErrorWrapper(SimpleNamespace(Database=driver.Database, driver=driver))
+
+
+def _unavailable(driver: Any, exc: PoolError) -> BaseException:
+    """Django's OperationalError for a pool that has no connection to give, as the sync
+    connections raise it (base.py ``_borrow``): ``except OperationalError`` catches both."""
+    try:
+        with _error_wrapper(driver):
+            raise driver.Database.OperationalError(str(exc)) from exc
+    except BaseException as mapped:
+        return mapped
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- borrowing -----------------------------------------------------------------------------
@@ -127,6 +155,8 @@ class _Held:
     conn: Connection
     task: int
 
+
+_ADAPTER = AsyncConnectionAdapter()
 
 _held: ContextVar[dict[str, _Held] | None] = ContextVar("redshift_aio_held", default=None)
 
@@ -155,8 +185,8 @@ def _aconnect_for(wrapper: Any) -> Callable[[], Awaitable[AsyncConnection]]:
             if zone and conn.parameter_status("TimeZone") != zone:
                 await conn.execute(wrapper.ops.set_time_zone_sql(), [zone])
         except BaseException:
-            with anyio.CancelScope(shield=True), suppress(Exception):
-                await conn.close()
+            with suppress(Exception):
+                await complete(conn.close)
             raise
         return conn
 
@@ -171,24 +201,34 @@ async def borrow(alias: str) -> AsyncIterator[Connection]:
     if current is not None:
         yield current
         return
-    wrapper = connections[alias]
+    wrapper: Any = connections[alias]
     aconnect = _aconnect_for(wrapper)
-    pool = await pooling.get_async_pool(wrapper, aconnect, adapter=AsyncConnectionAdapter())
+    try:
+        pool = await pooling.get_async_pool(wrapper, aconnect, adapter=_ADAPTER)
+        conn: Any = await pool.getconn() if pool is not None else None
+    except PoolError as exc:
+        mapped = _unavailable(wrapper.driver, exc)
+        raise mapped from mapped.__cause__
     if pool is not None:
-        async with pool.connection() as conn:
-            handle = Connection(alias, conn)
-            try:
-                yield handle
-            except BaseException:
-                await _rollback_quietly(handle)
-                raise
+        handle = Connection(alias, conn)
+        try:
+            yield handle
+        except Exception as exc:
+            # Rolled back by the pool; closed if the error broke it (the whole chain is
+            # looked at: Django's error from the driver's from the socket's).
+            await pool.putconn(conn, discard=handle.interrupted or _ADAPTER.is_fatal(conn, exc))
+            raise
+        except BaseException:
+            await pool.putconn(conn, discard=handle.interrupted)
+            raise
+        await pool.putconn(conn, discard=handle.interrupted)
         return
     conn = await aconnect()
     try:
         yield Connection(alias, conn)
     finally:
-        with anyio.CancelScope(shield=True), suppress(Exception):
-            await conn.close()
+        with suppress(Exception):
+            await complete(conn.close)
 
 
 @asynccontextmanager
