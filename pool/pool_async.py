@@ -21,7 +21,7 @@ import anyio.lowlevel
 from . import _fork
 from ._base import BasePool, logger
 from ._cancel import complete
-from .adapters import ConnState, check_fits, detect_async, ensure_async
+from .adapters import ConnState, ThreadedAdapter, check_fits, detect_async, ensure_async
 from .core import Record, Waiter, backoff
 from .errors import AdapterMismatch, PoolClosed
 
@@ -337,8 +337,11 @@ class AsyncConnectionPool(BasePool):
             await self.putconn(conn, discard=self._adapter.is_fatal(conn, exc))
             raise
         except BaseException:
-            # Cancelled inside the block: the connection may be mid-command.
-            await self.putconn(conn, discard=self._adapter.state(conn) is not _IDLE)
+            # Cancelled inside the block. A native async connection tells its state: it is
+            # rolled back (to its end, see putconn) or closed if a command still runs. A
+            # blocking one may still be in use by a worker thread the task did not wait
+            # for: closed.
+            await self.putconn(conn, discard=isinstance(self._adapter, ThreadedAdapter))
             raise
         await self.putconn(conn)
 
