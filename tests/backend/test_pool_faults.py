@@ -51,6 +51,12 @@ def restartable(emulator: Any) -> Iterator[Restartable]:
     box.emu.stop()
 
 
+@pytest.fixture
+def app() -> str:
+    """The application_name of the test's sessions."""
+    return f"faults-{uuid.uuid4().hex[:8]}"
+
+
 def sessions(upstream: str, app: str) -> list[str]:
     """The states of the upstream sessions opened under ``app``."""
     with psycopg.connect(upstream, autocommit=True) as admin:
@@ -83,8 +89,8 @@ def test_async_pool_discards_dead_connections_after_kill_and_restart(
     make_alias: MakeAlias,  # noqa: F811
     restartable: Restartable,
     driver: str,
+    app: str,
 ) -> None:
-    app = f"faults-{uuid.uuid4().hex[:8]}"
     alias = pooled_alias(make_alias, restartable.emu, driver, app)
 
     async def query() -> Any:
@@ -119,8 +125,8 @@ def test_sync_pool_discards_dead_connections_after_kill_and_restart(
     make_alias: MakeAlias,  # noqa: F811
     restartable: Restartable,
     driver: str,
+    app: str,
 ) -> None:
-    app = f"faults-{uuid.uuid4().hex[:8]}"
     alias = pooled_alias(make_alias, restartable.emu, driver, app)
     wrapper = connections[alias]
 
@@ -151,8 +157,8 @@ def test_async_pool_timeout_is_djangos_operational_error(
     make_alias: MakeAlias,  # noqa: F811
     restartable: Restartable,
     driver: str,
+    app: str,
 ) -> None:
-    app = f"faults-{uuid.uuid4().hex[:8]}"
     alias = pooled_alias(make_alias, restartable.emu, driver, app, max_size=1, timeout=0.3)
 
     async def other_task() -> None:
@@ -218,8 +224,8 @@ def test_native_cancellation_anywhere_loses_no_connection(
     make_alias: MakeAlias,  # noqa: F811
     restartable: Restartable,
     driver: str,
+    app: str,
 ) -> None:
-    app = f"cancel-{uuid.uuid4().hex[:8]}"
     alias = pooled_alias(make_alias, restartable.emu, driver, app, min_size=2, max_size=4)
     upstream = restartable.upstream
     rnd = random.Random(15)

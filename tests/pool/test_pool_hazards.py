@@ -198,7 +198,7 @@ def test_cancel_scope_during_return_keeps_the_connection(
 ) -> None:
     async def main() -> None:
         async with AsyncConnectionPool(
-            async_connect(f"{driver}-threads" if driver == "psycopg" else driver, emu, app),
+            async_connect(driver, emu, app),
             min_size=1,
             max_size=1,
             check=False,
