@@ -12,18 +12,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
 import anyio
 import anyio.to_thread
+import sniffio
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from pool import PoolError, complete
+from pool import PoolError, complete, to_thread_connect
 
 from .. import pooling
 from ..base import RedshiftErrorWrapper
-from ..drivers import AsyncConnection, AsyncConnectionAdapter, AsyncResult
+from ..drivers import AsyncConnection, AsyncConnectionAdapter, AsyncResult, Driver
 
 __all__ = ["Connection", "atomic", "connection"]
 
@@ -172,13 +174,27 @@ def held(alias: str) -> Connection | None:
     return entry.conn
 
 
+async def _open(driver: Driver, params: Any) -> AsyncConnection:
+    """``driver.aconnect(params)``; a blocking driver's connect (redshift_connector, or
+    psycopg off asyncio) runs through ``pool.to_thread_connect``, so that a connect whose
+    task is cancelled meanwhile (the end of ``asyncio.run()`` cancels every task) is closed
+    by its thread instead of being left open on the server."""
+    if sniffio.current_async_library() == "asyncio" and type(driver).aconnect is not (
+        Driver.aconnect
+    ):
+        return await driver.aconnect(params)
+    raw = await to_thread_connect(partial(driver.connect, params))()
+    raw.autocommit = True  # as Driver.aconnect: the async layer sends BEGIN/COMMIT itself
+    return AsyncConnection(driver, raw)
+
+
 def _aconnect_for(wrapper: Any) -> Callable[[], Awaitable[AsyncConnection]]:
     async def aconnect() -> AsyncConnection:
         params = wrapper.get_connection_params()
         if wrapper.redshift_options.iam is not None:
             # Fetching IAM credentials may call AWS: not on the event loop.
             params = await anyio.to_thread.run_sync(wrapper.login_params, params)
-        conn = await wrapper.driver.aconnect(params)
+        conn = await _open(wrapper.driver, params)
         try:
             # As the sync connections: the session time zone (base.py _configure_timezone).
             zone = wrapper.timezone_name
