@@ -308,6 +308,26 @@ def test_configure_leaving_a_transaction_fails_the_attempt(
     wait_for(lambda: sessions(emu, app) == [])
 
 
+def test_async_configure_leaving_a_transaction_fails_the_attempt(emu: Emulator, app: str) -> None:
+    async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute("SET search_path TO configured")
+
+    async def main() -> None:
+        async with AsyncConnectionPool(
+            async_connect("psycopg-async", emu, app),
+            min_size=0,
+            max_size=1,
+            check=False,
+            configure=configure,
+        ) as p:
+            with pytest.raises(PoolTimeout, match="configure left the connection in a"):
+                await p.getconn(timeout=0.5)
+            assert p.get_stats()["connections_errors"] >= 1
+
+    asyncio.run(main())
+    wait_for(lambda: sessions(emu, app) == [])
+
+
 def test_configure_that_commits_is_kept(emu: Emulator, app: str) -> None:
     def configure(conn: psycopg.Connection[Any]) -> None:
         conn.execute("SET search_path TO configured")
