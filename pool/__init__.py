@@ -17,17 +17,19 @@ from .adapters import (
     ThreadedAdapter,
     to_thread_connect,
 )
-from .errors import PoolClosed, PoolError, PoolTimeout
+from .errors import AdapterMismatch, ConnectionStateError, PoolClosed, PoolError, PoolTimeout
 from .pool import ConnectionPool
 from .pool_async import AsyncConnectionPool
 
 __all__ = [
     "Adapter",
+    "AdapterMismatch",
     "AsyncAdapter",
     "AsyncConnectionPool",
     "AsyncPsycopgAdapter",
     "ConnState",
     "ConnectionPool",
+    "ConnectionStateError",
     "DBAPIAdapter",
     "PoolClosed",
     "PoolError",
