@@ -95,6 +95,8 @@ class Admin:
         """An IAM user's first login (GetClusterCredentials' AutoCreate): an ordinary user
         without a password (DG:r_CREATE_USER, PASSWORD DISABLE)."""
         async with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = await self._connect()
             if await _create_role(self._conn, role, "LOGIN"):
                 await _grant(self._conn, role, SUPERUSERS)
 
