@@ -13,7 +13,7 @@ so they are kept in two tables keyed by table OID and column number (renames fol
 * The ``sql_drop`` trigger refuses dropping a DISTKEY or SORTKEY column and forgets
   dropped tables.
 
-The two tables live in ``pg_catalog`` with row-level security on and no policy: they are
+The tables live in ``pg_catalog`` with row-level security on and no policy: they are
 not on a user's search path (pg_catalog is searched, but a user's own table of the same
 name would need the same odd name), not in ``\\dt``, Django's or this backend's
 introspection, and with the usual ``schemaname NOT IN ('pg_catalog',
@@ -35,9 +35,11 @@ see them) and the ``ddl_command_end`` trigger takes their enforcement away:
 
 PostgreSQL lets a foreign key reference only an immediate unique index, so the
 ``ddl_command_start`` trigger makes the keys of the tables a statement's REFERENCES name
-immediate again for that statement, and the end trigger turns them back. All of this is
-catalog data written in the statement's transaction: a rollback undoes it, and renames
-carry it along.
+immediate again for that statement, and the end trigger turns them back. Which keys it
+reopened is kept in a table no client can write, whose deferred trigger closes them again
+at commit whatever happened in between (a custom setting would do, but a client can set
+one too). All of this is catalog data written in the statement's transaction: a rollback
+undoes it, and renames carry it along.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ from .roles import SUPERUSERS
 
 TABLE_META = "pg_catalog.redshift_emulator_table_meta"
 COLUMN_META = "pg_catalog.redshift_emulator_column_meta"
-_GUARD = f"{SCHEMA}.in_trigger"  # set while a trigger's own DDL runs
+# Keys made immediate for a statement that references them, until the end of the statement
+# (the end trigger) or, whatever happens, its transaction's commit (a deferred trigger).
+REOPENED = "pg_catalog.redshift_emulator_reopened_keys"
 # The table after REFERENCES: a name, maybe schema-qualified and quoted. An E'' string,
 # which the session's standard_conforming_strings does not change.
 _REFERENCES = (
@@ -74,9 +78,11 @@ def _tables_sql() -> list[str]:
   case_insensitive boolean NOT NULL DEFAULT false,
   declared_type text,
   PRIMARY KEY (relid, attnum))""",
+        f"CREATE TABLE IF NOT EXISTS {REOPENED} (indexrelid oid NOT NULL)",
         f"ALTER TABLE {TABLE_META} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {COLUMN_META} ENABLE ROW LEVEL SECURITY",
-        f"REVOKE ALL ON {TABLE_META}, {COLUMN_META} FROM PUBLIC",
+        f"ALTER TABLE {REOPENED} ENABLE ROW LEVEL SECURITY",
+        f"REVOKE ALL ON {TABLE_META}, {COLUMN_META}, {REOPENED} FROM PUBLIC",
         "RESET allow_system_table_mods",
         # Earlier versions kept them in the emulator's schema, on the search path.
         f"""DO $$ BEGIN
@@ -147,7 +153,10 @@ BEGIN
     END IF;
     -- Without ICU there is no nondeterministic collation: fall back to citext, which
     -- compares case-insensitively like Redshift's COLLATE CASE_INSENSITIVE.
-    IF coalesce((col.value->>'ci')::boolean, false) AND NOT icu THEN
+    -- (Once: the ALTER fires the event trigger again, which comes back here.)
+    IF coalesce((col.value->>'ci')::boolean, false) AND NOT icu
+       AND (SELECT atttypid FROM pg_attribute WHERE attrelid = rel AND attnum = num)
+           <> to_regtype('public.citext') THEN
       EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE public.citext COLLATE "default"',
                      rel::regclass, col.key);
     END IF;
@@ -327,22 +336,43 @@ BEGIN
     EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', t.tgrelid::regclass, t.tgname);
   END LOOP;
 END $$""",
+        # Back to informational: the keys a statement made immediate (its own rows of
+        # REOPENED: no other session's are visible, and no client may write any).
+        f"""CREATE OR REPLACE FUNCTION {s}.close_keys() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  UPDATE pg_index i SET indimmediate = false
+   WHERE i.indimmediate
+     AND i.indexrelid IN (SELECT r.indexrelid FROM {REOPENED} r)
+     AND i.indexrelid IN (SELECT con.conindid FROM pg_constraint con
+                           WHERE con.contype IN ('p', 'u') AND NOT con.condeferrable);
+  DELETE FROM {REOPENED};
+END $$""",
+        f"""CREATE OR REPLACE FUNCTION {s}.close_keys_at_commit() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+  PERFORM {s}.close_keys();
+  RETURN NULL;
+END $$""",
+        f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '{REOPENED}'::regclass
+                  AND tgname = 'close_keys_at_commit') THEN
+    SET LOCAL allow_system_table_mods = on;
+    CREATE CONSTRAINT TRIGGER close_keys_at_commit AFTER INSERT ON {REOPENED}
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+      EXECUTE FUNCTION {s}.close_keys_at_commit();
+  END IF;
+END $$""",
         # For a statement that creates a foreign key to ``rel``: its keys immediate until
-        # the statement ends. Anyone who may reference the table may ask.
+        # the statement ends (at the latest, its transaction). Anyone who may reference
+        # the table may ask; nothing outlives the transaction.
         f"""CREATE OR REPLACE FUNCTION {s}.keys_for_reference(rel oid) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE
-  flipped oid[];
 BEGIN
   IF NOT has_table_privilege(session_user, rel, 'REFERENCES') THEN
     RETURN;  -- PostgreSQL refuses the foreign key itself
   END IF;
-  flipped := {s}.set_keys_immediate(rel, true);
-  IF cardinality(flipped) > 0 THEN
-    PERFORM set_config('{s}.flipped',
-                       (coalesce(nullif(current_setting('{s}.flipped', true), ''), '{{}}')
-                        ::oid[] || flipped)::text, true);
-  END IF;
+  INSERT INTO {REOPENED} SELECT unnest({s}.set_keys_immediate(rel, true));
 END $$""",
         # Not SECURITY DEFINER: the names in the statement are found on the session's own
         # search_path, with the session's rights.
@@ -353,8 +383,7 @@ DECLARE
   m text[];
   rel oid;
 BEGIN
-  IF q IS NULL OR pg_catalog.current_setting('{_GUARD}', true) = 'on'
-     OR pg_catalog.strpos(pg_catalog.lower(q), 'references') = 0 THEN
+  IF q IS NULL OR pg_catalog.strpos(pg_catalog.lower(q), 'references') = 0 THEN
     RETURN;
   END IF;
   -- A foreign key may only reference an immediate unique index: for this statement.
@@ -370,6 +399,8 @@ BEGIN
     END IF;
   END LOOP;
 END $$""",
+        # The DDL it runs itself (DISABLE TRIGGER, citext) fires it again: each step is
+        # done once and then finds nothing left to do.
         f"""CREATE OR REPLACE FUNCTION {s}.on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
@@ -377,12 +408,7 @@ DECLARE
   q text := current_query();
   part text;
   meta jsonb;
-  flipped text;
 BEGIN
-  IF current_setting('{_GUARD}', true) = 'on' THEN
-    RETURN;
-  END IF;
-  PERFORM set_config('{_GUARD}', 'on', true);
   FOR cmd IN SELECT DISTINCT objid, command_tag FROM pg_event_trigger_ddl_commands()
              WHERE object_type = 'table' AND command_tag IN
                ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
@@ -400,13 +426,7 @@ BEGIN
       END LOOP;
     END IF;
   END LOOP;
-  flipped := current_setting('{s}.flipped', true);
-  IF coalesce(flipped, '') NOT IN ('', '{{}}') THEN
-    UPDATE pg_index SET indimmediate = false
-     WHERE indexrelid = ANY (flipped::oid[]) AND indimmediate;
-    PERFORM set_config('{s}.flipped', '', true);
-  END IF;
-  PERFORM set_config('{_GUARD}', 'off', true);
+  PERFORM {s}.close_keys();
 END $$""",
         # ALTER TABLE ADD PRIMARY KEY / UNIQUE over rows that break it (see .keys).
         f"""CREATE OR REPLACE PROCEDURE {s}.add_key(tbl regclass, conname text, kind text,
@@ -446,6 +466,7 @@ BEGIN
 END $$""",
         f"REVOKE EXECUTE ON FUNCTION {s}.set_keys_immediate(oid, boolean) FROM PUBLIC",
         f"REVOKE EXECUTE ON FUNCTION {s}.disable_fk_triggers(oid) FROM PUBLIC",
+        f"REVOKE EXECUTE ON FUNCTION {s}.close_keys() FROM PUBLIC",
         f"""DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '{s}_ddl_start') THEN
     CREATE EVENT TRIGGER {s}_ddl_start ON ddl_command_start
@@ -471,7 +492,6 @@ END $$""",
 DECLARE
   rel oid;
 BEGIN
-  PERFORM set_config('{_GUARD}', 'on', true);
   FOR rel IN SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE c.relkind = 'r' AND {user_schema}
   LOOP
@@ -692,6 +712,7 @@ _REMADE = (
     "FUNCTION {s}.set_keys_immediate(oid, boolean)",
     "FUNCTION {s}.disable_fk_triggers(oid)",
     "FUNCTION {s}.keys_for_reference(oid)",
+    "FUNCTION {s}.close_keys()",
     "PROCEDURE {s}.add_key(regclass, text, text, jsonb)",
     "FUNCTION {s}.is_superuser(name)",
     "FUNCTION {s}.check_role(text, boolean)",

@@ -102,6 +102,10 @@ def test_the_emulators_own_functions_and_tables_are_not_a_way_in(
             "SELECT redshift_emulator.disable_fk_triggers('security_victim'::regclass)",
         ):
             assert error_of(admin, sql)["C"] == "42501", sql
+        # A key reopened for a foreign key (which anyone who may reference the table may
+        # ask for) is informational again once the transaction ends, however it ends.
+        admin.execute("SELECT redshift_emulator.keys_for_reference('security_victim'::regclass)")
+        admin.execute("INSERT INTO security_victim VALUES (1), (1)")
         # The bookkeeping tables: no rows to see or change, even for a superuser who
         # reads and writes every table.
         meta = "pg_catalog.redshift_emulator_table_meta"
