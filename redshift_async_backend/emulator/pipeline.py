@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import keys, rules, users
+from . import protocol as pq
 
 logger = logging.getLogger("redshift_async_backend.emulator")
 
@@ -56,16 +57,6 @@ class Failure:
         )
 
 
-@dataclass(frozen=True)
-class _Refusal:
-    """A rules.RedshiftError across a process boundary (its keyword fields survive)."""
-
-    message: str
-    sqlstate: str
-    detail: str | None
-    hint: str | None
-
-
 def _valid_utf8(sql: str) -> bool:
     # The protocol layer decodes with surrogateescape: invalid UTF-8 becomes surrogates.
     if sql.isascii():
@@ -77,7 +68,7 @@ def _valid_utf8(sql: str) -> bool:
     return True
 
 
-def _size(sql: str) -> int:
+def size_of(sql: str) -> int:
     return len(sql.encode("utf-8", "surrogateescape"))
 
 
@@ -100,7 +91,7 @@ def attempt(sql: str, state: Any) -> Any:
     except (Exception, RecursionError) as exc:
         frames = traceback.extract_tb(exc.__traceback__)
         where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
-        return Failure(type(exc).__name__, where, _size(sql))
+        return Failure(type(exc).__name__, where, size_of(sql))
 
 
 def rewrite(sql: str, state: Any) -> Any:
@@ -136,19 +127,6 @@ def _long_names() -> dict[str, str] | None:
     return names if isinstance(names, dict) else None
 
 
-def _in_child(sql: str, state: Any) -> tuple[Any, Any, dict[str, str]]:
-    """:func:`attempt` in a pool process; what it changed comes back with the outcome: the
-    session state, and the identifiers it shortened."""
-    names = _long_names()
-    before = set(names) if names is not None else set()
-    try:
-        outcome = attempt(sql, state)
-    except rules.RedshiftError as exc:
-        outcome = _Refusal(exc.message, exc.sqlstate, exc.detail, exc.hint)
-    added = {k: v for k, v in names.items() if k not in before} if names is not None else {}
-    return outcome, state, added
-
-
 def _copy_state(source: Any, target: Any) -> None:
     """What the rules changed in the session state, on the server's own state object."""
     if dataclasses.is_dataclass(source):
@@ -158,15 +136,66 @@ def _copy_state(source: Any, target: Any) -> None:
         vars(target).update(vars(source))
 
 
-def internal_error_fields(exc: InternalError, sql: str) -> dict[str, str]:
-    from . import protocol as pq
-
+def internal_error_fields(kind: str, size: int) -> dict[str, str]:
     return pq.error_fields(
-        f"the Redshift emulator failed on this statement ({exc}); it did not run",
+        f"the Redshift emulator failed on this statement ({kind}); it did not run",
         "XX000",
-        hint=f"this is a bug of the emulator: please report it (the statement had "
-        f"{_size(sql)} bytes)",
+        hint=f"this is a bug of the emulator: please report it (the statement had {size} bytes)",
     )
+
+
+def refusal_fields(exc: Exception) -> dict[str, str]:
+    return pq.error_fields(
+        getattr(exc, "message", str(exc)),
+        getattr(exc, "sqlstate", "XX000"),
+        detail=getattr(exc, "detail", None),
+        hint=getattr(exc, "hint", None),
+    )
+
+
+@dataclass(frozen=True)
+class FrameRewrite:
+    """A client's Query or Parse frame, rewritten: ``frame`` to send instead (None: the
+    client's own), the prelude and tag of the rewrite, or ``error`` (the fields that
+    answer it) with ``failure`` set when the emulator itself failed."""
+
+    frame: bytes | None = None
+    prelude: tuple[str, ...] = ()
+    tag: str | None = None
+    error: dict[str, str] | None = None
+    failure: Failure | None = None
+
+
+def rewrite_frame(kind: bytes, frame: bytes, state: Any) -> FrameRewrite:
+    """:func:`attempt` on a whole frame, bytes in and bytes out: for a long statement, the
+    decoding and encoding happen where the rewrite does, not on the event loop."""
+    if kind == b"Q":
+        sql, name, types = pq.parse_query(frame), "", b""
+    else:
+        msg = pq.parse_parse(frame)
+        sql, name, types = msg.sql, msg.name, msg.param_types
+    try:
+        outcome = attempt(sql, state)
+    except rules.RedshiftError as exc:
+        return FrameRewrite(error=refusal_fields(exc))
+    if isinstance(outcome, Failure):
+        return FrameRewrite(
+            error=internal_error_fields(outcome.kind, outcome.size), failure=outcome
+        )
+    new = None
+    if outcome.sql != sql or (kind == b"Q" and outcome.prelude):
+        new = pq.query(outcome.sql) if kind == b"Q" else pq.parse(name, outcome.sql, types)
+    return FrameRewrite(new, outcome.prelude, outcome.tag)
+
+
+def _in_child(kind: bytes, frame: bytes, state: Any) -> tuple[FrameRewrite, Any, dict[str, str]]:
+    """:func:`rewrite_frame` in a pool process; what it changed comes back with the result:
+    the session state, and the identifiers it shortened."""
+    names = _long_names()
+    before = set(names) if names is not None else set()
+    result = rewrite_frame(kind, frame, state)
+    added = {k: v for k, v in names.items() if k not in before} if names is not None else {}
+    return result, state, added
 
 
 class Pipeline:
@@ -182,10 +211,9 @@ class Pipeline:
         self._limit = float("inf") if where == "loop" else OFF_LOOP_CHARS
         self._executor: concurrent.futures.Executor | None = None
         self._initializer = initializer  # run in each pool process first (tests patch there)
-        self.rewrite: Callable[[str, Any], Any] = rewrite
 
-    def off_loop(self, sql: str) -> bool:
-        return len(sql) > self._limit
+    def off_loop(self, frame: bytes) -> bool:
+        return len(frame) > self._limit
 
     def _pool(self) -> concurrent.futures.Executor:
         if self._executor is None:  # made at the first long statement
@@ -203,23 +231,21 @@ class Pipeline:
                 )
         return self._executor
 
-    async def rewrite_off_loop(self, sql: str, state: Any) -> Any:
+    async def rewrite_off_loop(self, kind: bytes, frame: bytes, state: Any) -> FrameRewrite:
         loop = asyncio.get_running_loop()
-        if self.where != "process":
-            return await loop.run_in_executor(self._pool(), self.rewrite, sql, state)
-        outcome, after, added = await loop.run_in_executor(self._pool(), _in_child, sql, state)
-        _copy_state(after, state)
-        names = _long_names()
-        if names is not None:
-            names.update(added)
-        if isinstance(outcome, _Refusal):
-            raise rules.RedshiftError(
-                outcome.message, outcome.sqlstate, detail=outcome.detail, hint=outcome.hint
+        if self.where == "process":
+            result, after, added = await loop.run_in_executor(
+                self._pool(), _in_child, kind, frame, state
             )
-        if isinstance(outcome, Failure):
-            outcome.log()
-            raise InternalError(outcome.kind)
-        return outcome
+            _copy_state(after, state)
+            names = _long_names()
+            if names is not None:
+                names.update(added)
+        else:
+            result = await loop.run_in_executor(self._pool(), rewrite_frame, kind, frame, state)
+        if result.failure is not None:
+            result.failure.log()
+        return result
 
     def close(self) -> None:
         if self._executor is not None:

@@ -149,15 +149,6 @@ class Unit:
 PLAIN = {kind: Unit(kind) for kind in "QSPBEDC"}
 
 
-def refusal_fields(exc: Exception) -> dict[str, str]:
-    return pq.error_fields(
-        getattr(exc, "message", str(exc)),
-        getattr(exc, "sqlstate", "XX000"),
-        detail=getattr(exc, "detail", None),
-        hint=getattr(exc, "hint", None),
-    )
-
-
 class Relay:
     """The relay of one logged-in session between ``client`` and ``upstream``."""
 
@@ -174,7 +165,8 @@ class Relay:
         # Extended protocol bookkeeping, only for statements with preludes/tags or faults.
         self.statement_extra: dict[str, tuple[tuple[str, ...], str | None]] = {}
         self.portal_extra: dict[str, tuple[tuple[str, ...], str | None]] = {}
-        self.statement_sql: dict[str, str] = {}
+        # The SQL of each prepared statement (the Parse frame of a long one), for faults.
+        self.statement_sql: dict[str, str | bytes] = {}
         self.portal_statement: dict[str, str] = {}
         self._client_frames: collections.deque[tuple[bytes, bytes]] = collections.deque()
         self.blocked = False  # waiting (latency, a prelude, a rewrite): client reading paused
@@ -269,33 +261,52 @@ class Relay:
         while frames:
             kind, frame = frames[0]
             if kind == b"Q":
-                sql = pq.parse_query(frame)
                 frames.popleft()
                 trips += 1
                 stats.statements += 1
+                long = server.pipeline.off_loop(frame)
+                # A long statement is decoded where it is rewritten, unless a fault needs it.
+                sql = pq.parse_query(frame if not long or server.faults else frame[:69] + b"\0")
                 self._note_sql(sql)
                 fault = server.faults.match(sql) if server.faults else None
                 if fault is not None:
                     units.append(Unit("Q", error=fault))
                     out.append(pq.query(FAIL_SQL))
                     continue
-                if server.pipeline.off_loop(sql):
-                    return out, trips, functools.partial(self._query_off_loop, frame, sql)
+                if long:
+                    return out, trips, functools.partial(self._query_off_loop, frame)
                 rw = self._outcome(sql)
                 if isinstance(rw, dict):
                     units.append(Unit("Q", error=rw))
                     out.append(pq.query(FAIL_SQL))
                 elif rw.prelude:
-                    return out, trips, functools.partial(self._simple_with_prelude, rw)
+                    return (
+                        out,
+                        trips,
+                        functools.partial(
+                            self._simple_with_prelude, rw.prelude, rw.tag, pq.query(rw.sql)
+                        ),
+                    )
                 else:
                     self._query(frame, sql, rw, out)
             elif kind == b"P":
-                msg = pq.parse_parse(frame)
                 frames.popleft()
+                if server.pipeline.off_loop(frame):
+                    name, head = pq.parse_parse_head(frame)
+                    self._note_sql(head)
+                    self.statement_sql[name] = frame
+                    return out, trips, functools.partial(self._parse_off_loop, frame, name)
+                msg = pq.parse_parse(frame)
                 self._note_sql(msg.sql)
-                if server.pipeline.off_loop(msg.sql):
-                    return out, trips, functools.partial(self._parse_off_loop, frame, msg)
-                self._client_parse(frame, msg, self._outcome(msg.sql), out)
+                self.statement_sql[msg.name] = msg.sql
+                rw = self._outcome(msg.sql)
+                if isinstance(rw, dict):
+                    self._parsed(msg.name, error=rw, out=out)
+                else:
+                    changed = (
+                        None if rw.sql == msg.sql else pq.parse(msg.name, rw.sql, msg.param_types)
+                    )
+                    self._parsed(msg.name, changed or frame, rw.prelude, rw.tag, out=out)
             else:
                 frames.popleft()
                 trips += self._translate_other(kind, frame, out)
@@ -331,23 +342,18 @@ class Relay:
             out.append(frame)
         return 0
 
-    def _outcome(self, sql: str, rw: Any = None) -> Any:
+    def _outcome(self, sql: str) -> Any:
         """The Rewrite of ``sql``, or the error fields that answer it instead."""
         try:
-            return self._rewrite(sql) if rw is None else rw
+            return self._rewrite(sql)
         except pipeline.InternalError as exc:
-            return pipeline.internal_error_fields(exc, sql)
+            return pipeline.internal_error_fields(str(exc), pipeline.size_of(sql))
         except Exception as exc:  # a refusal (rules.RedshiftError)
-            return refusal_fields(exc)
+            return pipeline.refusal_fields(exc)
 
-    async def _rewritten(self, sql: str) -> Any:
+    async def _rewritten(self, kind: bytes, frame: bytes) -> pipeline.FrameRewrite:
         self.state.in_transaction = self.in_transaction
-        try:
-            return await self.server.pipeline.rewrite_off_loop(sql, self.state)
-        except pipeline.InternalError as exc:
-            return pipeline.internal_error_fields(exc, sql)
-        except Exception as exc:
-            return refusal_fields(exc)
+        return await self.server.pipeline.rewrite_off_loop(kind, frame, self.state)
 
     def _query(self, frame: bytes, sql: str, rw: Any, out: list[bytes]) -> None:
         if rw is None or (rw.tag is None and rw.sql == sql):
@@ -357,28 +363,30 @@ class Relay:
             self.units.append(Unit("Q", tag=rw.tag) if rw.tag else PLAIN["Q"])
             out.append(frame if rw.sql == sql else pq.query(rw.sql))
 
-    async def _query_off_loop(self, frame: bytes, sql: str) -> None:
-        rw = await self._rewritten(sql)
-        if isinstance(rw, dict):
-            self.units.append(Unit("Q", error=rw))
+    async def _query_off_loop(self, frame: bytes) -> None:
+        result = await self._rewritten(b"Q", frame)
+        if result.error is not None:
+            self.units.append(Unit("Q", error=result.error))
             self.upstream.write(pq.query(FAIL_SQL))
-        elif rw.prelude:
-            await self._simple_with_prelude(rw)
+        elif result.prelude:
+            await self._simple_with_prelude(result.prelude, result.tag, result.frame or frame)
         else:
-            out: list[bytes] = []
-            self._query(frame, sql, rw, out)
-            self.upstream.write(out[0])
+            self.units.append(Unit("Q", tag=result.tag) if result.tag else PLAIN["Q"])
+            self.upstream.write(result.frame or frame)
 
-    async def _parse_off_loop(self, frame: bytes, msg: pq.Parse) -> None:
+    async def _parse_off_loop(self, frame: bytes, name: str) -> None:
+        result = await self._rewritten(b"P", frame)
         out: list[bytes] = []
-        self._client_parse(frame, msg, await self._rewritten(msg.sql), out)
+        self._parsed(name, result.frame or frame, result.prelude, result.tag, result.error, out)
         self.upstream.write(out[0])
 
-    async def _simple_with_prelude(self, rw: Any) -> None:
+    async def _simple_with_prelude(
+        self, prelude: tuple[str, ...], tag: str | None, query: bytes
+    ) -> None:
         """A simple Query with a prelude: each prelude statement runs and is waited for,
         since the statement must not run if one fails."""
         error = None
-        for statement in rw.prelude:
+        for statement in prelude:
             error = await self._run_simple_prelude(statement)
             if error is not None:
                 break
@@ -386,26 +394,32 @@ class Relay:
             self.units.append(Unit("Q", error=error))
             self.upstream.write(pq.query(FAIL_SQL))
         else:
-            self.units.append(Unit("Q", tag=rw.tag) if rw.tag else PLAIN["Q"])
-            self.upstream.write(pq.query(rw.sql))
+            self.units.append(Unit("Q", tag=tag) if tag else PLAIN["Q"])
+            self.upstream.write(query)
 
-    def _client_parse(self, frame: bytes, msg: pq.Parse, rw: Any, out: list[bytes]) -> None:
-        sql = msg.sql
-        self.statement_sql[msg.name] = sql
-        if isinstance(rw, dict):
-            self.statement_extra.pop(msg.name, None)
-            self.units.append(Unit("P", error=rw))
-            out.append(pq.parse(msg.name, FAIL_SQL))
+    def _parsed(
+        self,
+        name: str,
+        frame: bytes = b"",
+        prelude: tuple[str, ...] = (),
+        tag: str | None = None,
+        error: dict[str, str] | None = None,
+        out: list[bytes] | None = None,
+    ) -> None:
+        """A Parse goes upstream as ``frame``, or fails with ``error``; its prelude and tag
+        are kept for each Bind and Execute of the statement."""
+        assert out is not None
+        if error is not None:
+            self.statement_extra.pop(name, None)
+            self.units.append(Unit("P", error=error))
+            out.append(pq.parse(name, FAIL_SQL))
             return
-        if rw is None or (not rw.prelude and rw.tag is None):
-            self.statement_extra.pop(msg.name, None)
+        if prelude or tag is not None:
+            self.statement_extra[name] = (prelude, tag)
         else:
-            self.statement_extra[msg.name] = (rw.prelude, rw.tag)
+            self.statement_extra.pop(name, None)
         self.units.append(PLAIN["P"])
-        if rw is None or rw.sql == sql:
-            out.append(frame)
-        else:
-            out.append(pq.parse(msg.name, rw.sql, msg.param_types))
+        out.append(frame)
 
     def _client_bind(self, frame: bytes, out: list[bytes]) -> None:
         portal, statement = pq.parse_bind_names(frame)
@@ -441,6 +455,8 @@ class Relay:
             portal, _ = pq.parse_execute(frame)
         if faults:
             sql = self.statement_sql.get(self.portal_statement.get(portal, ""), "")
+            if isinstance(sql, bytes):  # a long statement's Parse frame
+                sql = pq.parse_parse(sql).sql
             fault = faults.match(sql) if sql else None
             if fault is not None:
                 # A Parse that fails stands in for the Execute (see the module docstring).
