@@ -84,7 +84,14 @@ def _tables_sql() -> list[str]:
         f"ALTER TABLE {REOPENED} ENABLE ROW LEVEL SECURITY",
         f"REVOKE ALL ON {TABLE_META}, {COLUMN_META}, {REOPENED} FROM PUBLIC",
         "RESET allow_system_table_mods",
-        # Earlier versions kept them in the emulator's schema, on the search path.
+    ]
+
+
+def _migration_sql() -> list[str]:
+    """Earlier versions kept the metadata in the emulator's schema, on the search path.
+    After _meta_sql: their sql_drop trigger function, which the DROP fires, is replaced."""
+    s = SCHEMA
+    return [
         f"""DO $$ BEGIN
   IF to_regclass('{s}.table_meta') IS NOT NULL THEN
     INSERT INTO {TABLE_META} SELECT * FROM {s}.table_meta ON CONFLICT DO NOTHING;
@@ -727,4 +734,11 @@ def statements() -> list[str]:
         f"DROP {kind} IF EXISTS {rest}"
         for kind, rest in (routine.format(s=SCHEMA).split(" ", 1) for routine in _REMADE)
     ]
-    return [*_tables_sql(), *_meta_sql(), *drops, *_constraints_sql(), *_users_sql()]
+    return [
+        *_tables_sql(),
+        *_meta_sql(),
+        *_migration_sql(),
+        *drops,
+        *_constraints_sql(),
+        *_users_sql(),
+    ]

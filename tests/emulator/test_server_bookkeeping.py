@@ -92,3 +92,61 @@ def test_catalog_views_still_read_them(connect: Connect, table: str) -> None:
     assert conn.execute(
         f"SELECT diststyle, sortkey1 FROM svv_table_info WHERE \"table\" = '{table}'"
     ).fetchone() == ("KEY(id)", "n")
+
+
+def test_a_database_of_an_older_version_is_moved_over(emu: Emulator, pg_url: str) -> None:
+    # Before, the tables were redshift_emulator.table_meta / column_meta, and a sql_drop
+    # trigger deleted from them: moving them must not trip over that trigger.
+    from psycopg.conninfo import make_conninfo
+
+    name = "bookkeeping_old_version"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        with psycopg.connect(make_conninfo(pg_url, dbname=name), autocommit=True) as old:
+            old.execute("CREATE SCHEMA redshift_emulator")
+            old.execute(
+                "CREATE TABLE redshift_emulator.table_meta (relid oid PRIMARY KEY,"
+                " diststyle text NOT NULL DEFAULT 'AUTO', distkey smallint,"
+                " sortkind text NOT NULL DEFAULT 'AUTO', sortkey smallint[] NOT NULL"
+                " DEFAULT '{}', backup boolean NOT NULL DEFAULT true,"
+                " encode_auto boolean NOT NULL DEFAULT true)"
+            )
+            old.execute(
+                "CREATE TABLE redshift_emulator.column_meta (relid oid, attnum smallint,"
+                " encoding text, case_insensitive boolean NOT NULL DEFAULT false,"
+                " declared_type text, PRIMARY KEY (relid, attnum))"
+            )
+            old.execute("CREATE TABLE kept (id int)")
+            old.execute(
+                "INSERT INTO redshift_emulator.table_meta (relid, diststyle)"
+                " VALUES ('kept'::regclass, 'ALL')"
+            )
+            old.execute(
+                "CREATE FUNCTION redshift_emulator.on_sql_drop() RETURNS event_trigger"
+                " LANGUAGE plpgsql AS $$ BEGIN DELETE FROM redshift_emulator.table_meta"
+                " WHERE relid = 0; END $$"
+            )
+            old.execute(
+                "CREATE EVENT TRIGGER redshift_emulator_sql_drop ON sql_drop"
+                " EXECUTE FUNCTION redshift_emulator.on_sql_drop()"
+            )
+            old.execute("COMMENT ON SCHEMA redshift_emulator IS 'setup 0ld'")
+        base = emu.url.rsplit("/", 1)[0]
+        with psycopg.connect(f"{base}/{name}", autocommit=True, connect_timeout=10) as conn:
+            assert (
+                conn.execute(
+                    "SELECT diststyle FROM svv_table_info WHERE \"table\" = 'kept'"
+                ).fetchall()
+                == []
+            )  # empty tables are not listed (DG:r_SVV_TABLE_INFO)
+            conn.execute("INSERT INTO kept VALUES (1)")
+            assert conn.execute(
+                "SELECT diststyle FROM svv_table_info WHERE \"table\" = 'kept'"
+            ).fetchall() == [("ALL",)]
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute("SELECT * FROM redshift_emulator.table_meta")
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
