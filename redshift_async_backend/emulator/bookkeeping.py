@@ -60,7 +60,6 @@ _REFERENCES = (
 
 
 def _tables_sql() -> list[str]:
-    s = SCHEMA
     return [
         "SET allow_system_table_mods = on",
         f"""CREATE TABLE IF NOT EXISTS {TABLE_META} (
