@@ -17,10 +17,9 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -220,8 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     upstream = args.upstream or os.environ.get(UPSTREAM_ENV) or None
     database = f"analytics_demo_{os.getpid()}"
-    behind = "PostgreSQL at $REDSHIFT_TEST_UPSTREAM" if upstream else "an embedded PostgreSQL"
-    with step(f"starting the Redshift emulator in front of {behind} (initdb on first use)"):
+    behind = "an embedded PostgreSQL (initdb)"
+    if upstream:  # its host only: the URL may hold a password
+        behind = f"the PostgreSQL on {urlsplit(upstream).hostname or 'a local socket'}"
+    with step(f"starting the Redshift emulator in front of {behind}"):
         emulator = Emulator(upstream=upstream).start()
     try:
         print(f"emulator: {emulator.host}:{emulator.port}")
