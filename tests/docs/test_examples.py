@@ -380,7 +380,9 @@ def hatch_scripts(env: str) -> dict[str, Any]:
         spec = HATCH["envs"].get(name)
         assert spec is not None, f"no hatch environment {name!r}"
         scripts = {**spec.get("scripts", {}), **scripts}
-        name = spec.get("template", "default") if name != "default" else None
+        template = spec.get("template", "default")
+        # An environment that is its own template inherits nothing.
+        name = template if name != "default" and template != name else None
     return scripts
 
 
