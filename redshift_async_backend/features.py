@@ -18,7 +18,8 @@ class DatabaseFeatures(PGDatabaseFeatures):
     minimum_database_version = None
 
     # Transactions: BEGIN/COMMIT/ROLLBACK, but no SAVEPOINT (DG:c_unsupported-postgresql-
-    # functions). Django's TestCase then runs each test in one transaction.
+    # functions). Django's TestCase gets replayed savepoints for its own blocks (isolation.py).
+    supports_transactions = True
     uses_savepoints = False
     can_release_savepoints = False
     atomic_transactions = True
@@ -152,17 +153,6 @@ class DatabaseFeatures(PGDatabaseFeatures):
         return "CONVERT_TIMEZONE('{}', 'UTC', GETDATE())".format(zone.replace("'", "''"))
 
     insert_test_table_with_defaults = "INSERT INTO {} DEFAULT VALUES"
-
-    @cached_property
-    def supports_transactions(self) -> bool:  # type: ignore[override]
-        # Redshift has transactions but no SAVEPOINT. Django's TestCase nests a per-test
-        # atomic block in a per-class one: Django 5.x checks uses_savepoints and copes;
-        # older TestCase would leave every test after a class's first in a broken
-        # transaction. There, report no transactions so TestCase flushes between tests
-        # like TransactionTestCase (the flag only steers the test framework on 4.2).
-        from django.test import testcases
-
-        return hasattr(testcases, "connections_support_savepoints")
 
     @cached_property
     def can_return_rows_from_bulk_insert(self) -> bool:  # type: ignore[override]
