@@ -215,7 +215,6 @@ class DatabaseWrapper(PGDatabaseWrapper):
         super().close_if_health_check_failed()
 
     def init_connection_state(self) -> None:
-        self.statement_log.forget()
         BaseDatabaseWrapper.init_connection_state(self)
         # On a pooled connection the pool configured it once; this re-applies the time
         # zone only if a borrower changed it (reading the zone is local, no round trip).

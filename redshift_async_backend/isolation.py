@@ -10,7 +10,8 @@ class creates in ``setUpClass`` after ``super()`` is committed and never removed
 This module gives the backend savepoints of another kind, for TestCase's blocks only:
 
 - Every statement run while a TestCase's class transaction is open is kept: its SQL and
-  parameters, as handed to the driver (``StatementLog``).
+  parameters, as handed to the driver (``StatementLog``); plain SELECTs are not, since
+  running them again would change nothing.
 - A savepoint is a position in that log. Rolling back to it rolls the whole transaction
   back and, before the next statement, runs the kept statements up to that position again
   in a new transaction: the same statements on the same committed data give the same rows
@@ -27,6 +28,7 @@ themselves. The price is one replay of the class's statements per test after the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,11 @@ from django.db.backends.utils import CursorWrapper
 
 if TYPE_CHECKING:
     from .base import DatabaseWrapper
+
+# A statement that only reads changes nothing when run again: a Redshift function cannot
+# touch a table (a SQL UDF's SELECT has no FROM or INTO, DG:udf-creating-a-scalar-sql-udf);
+# SELECT ... INTO creates one (DG:r_SELECT_INTO), so it is kept.
+_READ_ONLY = re.compile(r"\s*SELECT\b(?!.*\bINTO\b)", re.IGNORECASE | re.DOTALL)
 
 
 def _in_testcase_blocks(wrapper: Any, only: bool) -> bool:
@@ -56,6 +63,13 @@ class StatementLog:
         self.marks: dict[str, int] = {}
         #: Rolled back: the statements are to be run again before the next one.
         self.pending = False
+        #: The driver connection the statements ran on (a new one starts afresh).
+        self.raw: Any = None
+
+    def _same_connection(self) -> None:
+        if self.wrapper.connection is not self.raw:
+            self.forget()
+            self.raw = self.wrapper.connection
 
     def savepoints_allowed(self) -> bool:
         # Atomic.__enter__ asks before it pushes the new block; __exit__ after it popped
@@ -63,21 +77,29 @@ class StatementLog:
         return not self.wrapper.get_autocommit() and _in_testcase_blocks(self.wrapper, True)
 
     def record(self, sql: str, params: Any, many: bool) -> None:
-        if _in_testcase_blocks(self.wrapper, False):
+        if _in_testcase_blocks(self.wrapper, False) and not _READ_ONLY.match(sql):
+            self._same_connection()
             self.statements.append((sql, params, many))
 
     def savepoint(self, sid: str) -> None:
+        self._same_connection()
         self.marks[sid] = len(self.statements)
 
     def release(self, sid: str) -> None:
         self.marks.pop(sid, None)
 
     def rollback_to(self, sid: str) -> None:
-        mark = self.marks[sid]
-        del self.statements[mark:]
-        self.marks = {s: m for s, m in self.marks.items() if m <= mark}
+        mark = self.marks.get(sid) if self.wrapper.connection is self.raw else None
         with self.wrapper.wrap_database_errors:
             self.wrapper.connection.rollback()
+        if mark is None:
+            self.forget()
+            raise DatabaseError(
+                f"TestCase savepoint {sid} is gone: the connection was closed or reopened "
+                "inside the test, so its transaction cannot be brought back."
+            )
+        del self.statements[mark:]
+        self.marks = {s: m for s, m in self.marks.items() if m <= mark}
         self.pending = True
 
     def restore(self) -> None:
@@ -85,6 +107,9 @@ class StatementLog:
         if not self.pending:
             return
         self.pending = False
+        if self.wrapper.connection is not self.raw:
+            self.forget()  # reconnected: that transaction is gone for good
+            return
         statements = self.statements
         with self.wrapper.wrap_database_errors, self.wrapper.connection.cursor() as cursor:
             for n, (sql, params, many) in enumerate(statements, 1):

@@ -210,7 +210,9 @@ def counts(record: dict) -> Counter[str]:
     return Counter(record["outcomes"].values())
 
 
-def run_group(apps: list[str], driver: str, emu: object, extra: list[str]) -> tuple[int, str]:
+def run_group(
+    apps: list[str], driver: str, emu: object, extra: list[str], log: Path | None
+) -> tuple[int, str]:
     tests = suite_dir()
     settings = tests / "redshift_suite_settings.py"
     settings.write_text(
@@ -225,23 +227,31 @@ def run_group(apps: list[str], driver: str, emu: object, extra: list[str]) -> tu
     cmd = [sys.executable, "runtests.py", "--settings=redshift_suite_settings"]
     cmd += ["--parallel=1", "--noinput", "-v", "2", *extra, *apps]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run(cmd, cwd=tests, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+    lines: list[str] = []
+    with (
+        subprocess.Popen(
+            cmd, cwd=tests, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+        ) as proc,
+        log.open("a", encoding="utf-8") if log else open(os.devnull, "w") as sink,
+    ):
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace")
+            lines.append(line)
+            sink.write(line)
+            sink.flush()
+    return proc.returncode, "".join(lines)
 
 
 def run(apps: list[str], driver: str, group_size: int, extra: list[str], log: Path | None) -> None:
     from redshift_async_backend.emulator import Emulator
 
-    key = fingerprint()
     groups = [apps[i : i + group_size] for i in range(0, len(apps), group_size)]
     with Emulator() as emu:
         for n, group in enumerate(groups, 1):
-            started = time.monotonic()
-            code, output = run_group(group, driver, emu, extra)
+            started, key = time.monotonic(), fingerprint()
+            code, output = run_group(group, driver, emu, extra, log)
             seconds = round(time.monotonic() - started, 1)
-            if log:
-                with log.open("a", encoding="utf-8") as f:
-                    f.write(output)
             found, errors = outcomes(output), failures(output)
             per_app: dict[str, dict[str, str]] = {app: {} for app in group}
             for path, outcome in found.items():
