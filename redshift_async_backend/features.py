@@ -176,8 +176,6 @@ class DatabaseFeatures(PGDatabaseFeatures):
         failures = set().union(*_for_this_django(_SUITE_EXPECTED_FAILURES).values())
         if self.connection.driver.binds_server_side:
             failures |= _SERVER_SIDE_BINDING_FAILURES
-        if not self.connection.is_redshift:
-            failures |= set().union(*_EMULATOR_GAPS.values())
         return failures
 
     @cached_property
@@ -320,12 +318,6 @@ SERIALIZABLE = (
     "another open transaction has read fails with a serialization error (Redshift's ERROR "
     "1023), where the test expects the delete to wait and succeed."
 )
-QUOTED_NAMES_FOLDED = (
-    "Redshift folds quoted identifiers to lowercase like the others unless "
-    "enable_case_sensitive_identifier is on (DG:r_names); the emulator's PostgreSQL keeps "
-    'their case, so the alias Django quotes in one place ("V0") and not in another (V0) '
-    "is two names there. An emulator fidelity gap: on a cluster the test runs."
-)
 UNORDERED = (
     "Without ORDER BY, Redshift returns rows in no defined order (DG:r_ORDER_BY_clause): "
     "the test compares two unordered results, in_bulk()'s batches against a values_list()."
@@ -466,10 +458,6 @@ _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
             "test_inner_savepoint_rolled_back_with_outer",
         )
     },
-}
-# Expected failures on the emulator only, where it does not yet behave as Redshift does.
-_EMULATOR_GAPS: dict[str, set[str]] = {
-    QUOTED_NAMES_FOLDED: {"foreign_object.tests.MultiColumnFKTests.test_double_nested_query"},
 }
 # Skips: the test cannot run at all.
 _SUITE_SKIPS: dict[str, set[str]] = {

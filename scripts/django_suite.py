@@ -101,11 +101,11 @@ COLUMNS = ["passed", "skipped", "expected failures", "failed"]
 
 
 def suite_dir() -> Path:
-    """The tests/ folder of the installed Django's sdist, downloaded once (with docs/_ext,
-    which the sphinx app's tests import)."""
+    """The tests/ folder of the installed Django's sdist, downloaded once (with docs/_ext
+    and the django/ source beside it, which the sphinx app's tests read)."""
     version = django.__version__
     target = CACHE / version
-    if (target / "tests" / "runtests.py").exists() and (target / "docs" / "_ext").exists():
+    if all((target / part).exists() for part in ("tests/runtests.py", "docs/_ext", "django")):
         return target / "tests"
     with tempfile.TemporaryDirectory() as tmp:
         pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
@@ -113,7 +113,7 @@ def suite_dir() -> Path:
         (archive,) = Path(tmp).glob("*.tar.gz")
         with tarfile.open(archive) as tar:
             prefix = tar.getnames()[0].split("/")[0] + "/"
-            wanted = (prefix + "tests/", prefix + "docs/_ext/")
+            wanted = tuple(prefix + part for part in ("tests/", "docs/_ext/", "django/"))
             members = [m for m in tar.getmembers() if m.name.startswith(wanted)]
             for member in members:
                 member.name = member.name[len(prefix) :]
@@ -122,9 +122,16 @@ def suite_dir() -> Path:
 
 
 def install_requirements() -> None:
-    """Django's own test requirements (tests/requirements/py3.txt of this version)."""
+    """Django's own test requirements (tests/requirements/py3.txt of this version), into
+    this interpreter's environment, once per environment and version."""
     requirements = suite_dir() / "requirements" / "py3.txt"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", requirements], check=True)
+    key = hashlib.sha256(f"{sys.prefix} {django.__version__}".encode()).hexdigest()[:12]
+    marker = CACHE / django.__version__ / f"requirements-installed-{key}"
+    if marker.exists():
+        return
+    pip = [sys.executable, "-m", "pip", "install", "-q", "-r", str(requirements)]
+    subprocess.run(pip, check=True)
+    marker.write_text(sys.prefix)
 
 
 def all_apps(tests: Path) -> list[str]:
@@ -334,11 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true", help="update docs/compatibility.md")
     parser.add_argument("--log", type=Path, help="append runtests.py's output here")
     parser.add_argument("--runtests-arg", action="append", default=[], help="passed through")
-    parser.add_argument("--install-requirements", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.install_requirements:
+    if not args.report:
         install_requirements()
-        return 0
     apps = all_apps(suite_dir()) if args.all else (args.apps or FULL_APPS)
     drivers = DRIVERS if args.driver == "both" else (args.driver,)
     key = fingerprint()
