@@ -50,5 +50,5 @@ def test_testcase_tests_are_isolated(redshift_emulator: Any, driver: str) -> Non
     proc = run_project_tests(redshift_emulator, driver)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
-    assert "Ran 9 tests" in output, output
+    assert "Ran 10 tests" in output, output
     assert "OK" in output.splitlines()[-1] or "\nOK" in output, output

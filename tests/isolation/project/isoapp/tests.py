@@ -77,7 +77,13 @@ class ClassLevelData(TestCase):
             self.assertTrue(transaction.get_rollback())
         self.assertEqual(names(), CLASS_DATA)
 
-    def test_6_still_only_class_data(self):
+    def test_6_connection_state_set_again(self):
+        # Django's own suite does this inside a TestCase: the savepoints must survive.
+        Thing.objects.create(name="test-6", made_by="test")
+        connections["default"].init_connection_state()
+        self.assertEqual(names(), [*CLASS_DATA, "test-6"])
+
+    def test_7_still_only_class_data(self):
         self.assertEqual(names(), CLASS_DATA)
         self.assertEqual(Group.objects.count(), 1)
 
