@@ -246,13 +246,6 @@ ADD_NOT_NULL = (
     "(NotSupportedError) rather than silently rebuild the table."
 )
 ADD_IDENTITY = "Redshift's ALTER TABLE ADD COLUMN cannot add an IDENTITY column (DG:r_ALTER_TABLE)."
-TESTCASE_AUTOCOMMIT_42 = (
-    "Redshift has no SAVEPOINT (DG:c_unsupported-postgresql-functions), and Django 4.2's "
-    "TestCase needs one per test; there the backend reports supports_transactions = False, "
-    "so a test runs in autocommit: an atomic() inside it is the outermost one, its BEGIN and "
-    "COMMIT count in assertNumQueries, and an error does not leave the test's transaction "
-    "broken."
-)
 ALTER_TYPE_RESTRICTED = (
     "Redshift's ALTER COLUMN ... TYPE only resizes a VARCHAR, not inside a transaction block "
     "and not on a column in a UNIQUE, PRIMARY KEY or FOREIGN KEY constraint "
@@ -444,19 +437,29 @@ _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
     SERIALIZABLE: {"delete_regress.tests.DeleteLockingTest.test_concurrent_delete"},
     UNORDERED: {"composite_pk.tests.CompositePKTests.test_in_bulk_batching"},
     UNIQUE_NOT_ENFORCED: {
+        # The emulator enforces PRIMARY KEY / UNIQUE, and update_or_create() meets the
+        # IntegrityError inside the nested block of its get_or_create().
+        "get_or_create.tests.UpdateOrCreateTests.test_manual_primary_key_test",
+        "get_or_create.tests.UpdateOrCreateTestsWithManualPKs."
+        "test_create_with_duplicate_primary_key",
         "contenttypes_tests.test_operations.ContentTypeOperationsTests."
         "test_content_type_rename_conflict",
         "auth_tests.test_migrations.ProxyModelWithSameAppLabelTests."
         "test_migrate_with_existing_target_permission",
     },
-    # A transaction of the test's own, with blocks nested in it (TransactionTestCase).
+    # update_or_create() runs get_or_create() inside its own atomic block: the
+    # IntegrityError is caught in a nested block, which has no savepoint. And a
+    # transaction of the test's own with blocks nested in it (TransactionTestCase).
     NO_SAVEPOINTS: {
-        f"transaction_hooks.tests.TestConnectionOnCommit.{name}"
-        for name in (
-            "test_discards_hooks_from_rolled_back_savepoint",
-            "test_inner_savepoint_does_not_affect_outer",
-            "test_inner_savepoint_rolled_back_with_outer",
-        )
+        "get_or_create.tests.UpdateOrCreateTests.test_integrity",
+        *(
+            f"transaction_hooks.tests.TestConnectionOnCommit.{name}"
+            for name in (
+                "test_discards_hooks_from_rolled_back_savepoint",
+                "test_inner_savepoint_does_not_affect_outer",
+                "test_inner_savepoint_rolled_back_with_outer",
+            )
+        ),
     },
 }
 # Skips: the test cannot run at all.
@@ -483,18 +486,6 @@ _SUITE_EXPECTED_FAILURES_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] 
             "test_rename_index_unnamed_index_with_unique_index",
         },
         ADD_NOT_NULL: {"migrations.test_operations.OperationTests.test_alter_id_pk_to_uuid_pk"},
-        # On 4.2 TestCase runs in autocommit (supports_transactions is False there), so
-        # these pass.
-        # update_or_create() runs get_or_create() inside its own atomic block: the
-        # IntegrityError is caught in a nested block, which has no savepoint.
-        NO_SAVEPOINTS: {"get_or_create.tests.UpdateOrCreateTests.test_integrity"},
-        # The emulator enforces PRIMARY KEY / UNIQUE (see UNIQUE_NOT_ENFORCED), and here
-        # update_or_create() meets the IntegrityError inside a nested block.
-        UNIQUE_NOT_ENFORCED: {
-            "get_or_create.tests.UpdateOrCreateTests.test_manual_primary_key_test",
-            "get_or_create.tests.UpdateOrCreateTestsWithManualPKs."
-            "test_create_with_duplicate_primary_key",
-        },
     },
     (4, 2): {
         NO_INDEXES: {
@@ -506,24 +497,10 @@ _SUITE_EXPECTED_FAILURES_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] 
             "test_alter_index_together_remove_with_unique_together",
             "migrations.test_operations.OperationTests.test_rename_field_index_together",
         },
-        TESTCASE_AUTOCOMMIT_42: {
-            "basic.tests.ModelInstanceCreationTests.test_save_parent_primary_with_default",
-            "basic.tests.SelectOnSaveTests.test_select_on_save_lying_update",
-            *(
-                f"queries.test_bulk_update.BulkUpdateNoteTests.{name}"
-                for name in (
-                    "test_batch_size",
-                    "test_foreign_keys_do_not_lookup",
-                    "test_multiple_fields",
-                    "test_simple",
-                )
-            ),
-            "queries.test_bulk_update.BulkUpdateTests.test_database_routing",
-        },
     },
 }
-# Methods, not classes: Django imports a class's module by attribute access, which fails when
-# the module was not loaded by the run's labels.
+# Methods or classes of a module the app's tests import (Django imports the class's module by
+# attribute access, which fails for a module no test of the run loaded).
 _SUITE_SKIPS_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] = {
     (5, 2): {
         NO_JSON_ARRAY: {
