@@ -203,7 +203,9 @@ _SERVER_SIDE_BINDING_FAILURES = {
 
 NO_SAVEPOINTS = (
     "Redshift has no SAVEPOINT (DG:c_unsupported-postgresql-functions): an error caught "
-    "inside a nested atomic() leaves the test's transaction unusable."
+    "inside an atomic() block nested in another block of the code's own leaves the enclosing "
+    "block unusable (TestCase's own blocks, and a test's first block, get replayed "
+    "savepoints; deeper ones get none, as in production)."
 )
 NO_CHECK = "Redshift has no CHECK constraints (DG:r_CREATE_TABLE_NEW)."
 FK_NOT_ENFORCED = (
