@@ -28,6 +28,6 @@ def test_nul_in_a_string_is_a_data_error(settings_dict: dict[str, Any], driver: 
 
 
 def test_nul_in_a_model_field(db: None) -> None:
-    with pytest.raises(DataError, match=r"NUL \(0x00\)"):
+    with pytest.raises(DataError):
         Item.objects.filter(name="a\x00b").exists()
     assert connection.features.prohibits_null_characters_in_text_exception[0] is DataError
