@@ -62,6 +62,10 @@ from .params import (
 def quote_str(value: str) -> str:
     """A Redshift string literal without ``E''``: quotes doubled, each backslash written
     ``CHR(92)`` (DG:r_CHR), which reads the same whatever ``standard_conforming_strings``."""
+    if "\x00" in value:
+        # The statement's text ends at a NUL (the wire protocol's strings are
+        # NUL-terminated): refuse it as psycopg's own text dumper does.
+        raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
     body = value.replace("'", "''")
     if "\\" not in body:
         return "'" + body + "'"
