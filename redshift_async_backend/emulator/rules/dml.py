@@ -66,7 +66,7 @@ def no_select_for_update(stmt: Statement, node: ast.SelectStmt) -> None:
     answer='42601 syntax error at or near "ON"',
     source=STYLE,
     tests=("tests/emulator/test_sql_rules.py::test_refused_like_redshift[distinct_on]",),
-    words=("distinct",),
+    screen=r"distinct\s+on\b",
 )
 def no_distinct_on(stmt: Statement, node: ast.SelectStmt) -> None:
     if node.distinctClause and any(x is not None for x in node.distinctClause):

@@ -555,7 +555,7 @@ def no_iregex(stmt: Statement, node: ast.A_Expr) -> None:
     answer='42601 syntax error at or near "DISTINCT"',
     source=STYLE,
     tests=("tests/emulator/test_sql_rules.py::test_refused_like_redshift[is_distinct]",),
-    words=("distinct",),
+    screen=r"is\s+(?:not\s+)?distinct\s+from",
 )
 def no_is_distinct_from(stmt: Statement, node: ast.A_Expr) -> None:
     if node.kind in (A_Expr_Kind.AEXPR_DISTINCT, A_Expr_Kind.AEXPR_NOT_DISTINCT):

@@ -20,7 +20,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pglast import ast, parse_sql
@@ -38,7 +38,7 @@ logger = logging.getLogger("redshift_async_backend.emulator")
 CACHED_CHARS = 64 * 1024
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionState:
     """Per client connection, kept by the server."""
 
@@ -46,17 +46,29 @@ class SessionState:
     # The upstream's server_version_num (the server reads it at connect). Some rules depend
     # on it: PostgreSQL 18 has NOT ENFORCED foreign keys, older versions need other means.
     server_version_num: int = 180000
-    # Redshift session parameters a rule tracks (stmt.setting / stmt.set_session).
-    settings: dict[str, str] = field(default_factory=dict)
+    # Redshift session parameters rules track (stmt.setting, stmt.set_session): sorted
+    # (name, value) pairs, part of the result cache's key. rewrite() keeps it.
+    settings: tuple[tuple[str, str], ...] = ()
 
     def key(self) -> tuple[Any, ...]:
-        """What rules may depend on: part of the result cache's key."""
-        if self.settings:
-            return (self.in_transaction, self.server_version_num, *sorted(self.settings.items()))
-        return (self.in_transaction, self.server_version_num)
+        """What rules may depend on."""
+        return (self.in_transaction, self.server_version_num, *self.settings)
+
+    def setting(self, name: str) -> str | None:
+        return dict(self.settings).get(name)
+
+    def apply(self, changes: tuple[tuple[str, str | None], ...]) -> None:
+        """Record what a statement set (None: reset)."""
+        values = dict(self.settings)
+        for name, value in changes:
+            if value is None:
+                values.pop(name, None)
+            else:
+                values[name] = value
+        self.settings = tuple(sorted(values.items()))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rewrite:
     """What the server sends instead of the client's SQL."""
 
@@ -80,15 +92,11 @@ def rewrite(sql: str, state: SessionState) -> Rewrite:
             )
         result = _rewrite(sql, state.key())
     else:
-        plan = _plan()
-        result = plan.cached(sql, state.key())
+        result = _cached(sql, state.in_transaction, state.server_version_num, state.settings)
     if isinstance(result, RedshiftError):
         raise result.copy()
-    for name, value in result.settings:
-        if value is None:
-            state.settings.pop(name, None)
-        else:
-            state.settings[name] = value
+    if result.settings:
+        state.apply(result.settings)
     return result
 
 
@@ -117,7 +125,6 @@ class Plan:
                 self.errors.setdefault(code, []).append(r)
         self._by_kind: dict[str, tuple[Rule, ...]] = {}
         self._screens = {r.id: _compile(r.screen) for r in self.rules if isinstance(r.screen, str)}
-        self.cached = functools.lru_cache(maxsize=4096)(_rewrite)
 
     def candidates(self, kind: str) -> tuple[Rule, ...]:
         found = self._by_kind.get(kind)
@@ -132,39 +139,58 @@ class Plan:
         rules = self.candidates(kind)
         if not rules:
             return []
-        low = text.lower()
-        words: set[str] | None = None
+        seen = Screening(text)
         out = []
         for r in rules:
-            if r.words:
-                if words is None:
-                    words = words_of(low)
-                if not r.words.isdisjoint(words):
-                    out.append(r)
-                    continue
-            if r.screen is not None:
-                if r.screen(text) if callable(r.screen) else self._screens[r.id].search(low):
+            if r.words and not r.words.isdisjoint(seen.words):
+                out.append(r)
+            elif r.screen is not None:
+                if r.screen(seen) if callable(r.screen) else self._screens[r.id].search(seen.low):
                     out.append(r)
             elif not r.words:
                 out.append(r)
         return out
 
 
-# Words outside string literals, quoted names and comments, and the few symbols rules ask
-# for ('[', '~*', '!~*'). A literal is skipped whole, so its content cannot select a rule
-# (an E'...' literal with \' may end early, which only selects more rules).
+class Screening:
+    """What screens look at: the statement's text, lower-cased, and its words (found
+    once, on first use)."""
+
+    __slots__ = ("_low", "_words", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._low: str | None = None
+        self._words: set[str] | None = None
+
+    @property
+    def low(self) -> str:
+        if self._low is None:
+            self._low = self.text.lower()
+        return self._low
+
+    @property
+    def words(self) -> set[str]:
+        """Words outside string literals, quoted names and comments; also the symbols '[',
+        '~*' and '!~*', and quoted names of 16 characters or more (with their quotes), which
+        may be too long for PostgreSQL."""
+        if self._words is None:
+            low = self.low
+            if "$" in low and _DOLLAR_QUOTE.search(low):
+                self._words = set(_ANY_WORD.findall(low))  # dollar quotes: every word
+            else:
+                self._words = set(_WORDS.findall(low))
+        return self._words
+
+
+# A literal is skipped whole, so its content cannot select a rule (an E'...' literal with
+# \' may end early, which only selects more rules).
 _WORDS = re.compile(
-    r"""'[^']*'|"[^"]*"|--[^\n]*|/\*.*?\*/|([a-z_][a-z0-9_$]*|\[|!?~\*)""", re.S
+    r"""'[^']*'|"[^"]{0,15}"|--[^\n]*|/\*.*?\*/|("[^"]*"|[a-z_][a-z0-9_$]*|\[|!?~\*)""",
+    re.S,
 )
 _DOLLAR_QUOTE = re.compile(r"\$(?:[a-z_][a-z0-9_]*)?\$")
-_ANY_WORD = re.compile(r"[a-z_][a-z0-9_$]*|\[|!?~\*")
-
-
-def words_of(low: str) -> set[str]:
-    """The words of a lower-cased statement, in one pass."""
-    if "$" in low and _DOLLAR_QUOTE.search(low):
-        return set(_ANY_WORD.findall(low))  # dollar quotes are not skipped: every word
-    return set(_WORDS.findall(low))
+_ANY_WORD = re.compile(r""""[^"]*"|[a-z_][a-z0-9_$]*|\[|!?~\*""")
 
 
 def _compile(screen: str) -> re.Pattern[str]:
@@ -179,7 +205,19 @@ def _plan() -> Plan:
     global _PLAN
     if _PLAN is None or _PLAN.version != REGISTRY.version:
         _PLAN = Plan(REGISTRY.rules)
+        _cached.cache_clear()
     return _PLAN
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached(
+    sql: str, in_tx: bool, pg: int, settings: tuple[tuple[str, str], ...]
+) -> Rewrite | RedshiftError:
+    return _rewrite(sql, (in_tx, pg, *settings))
+
+
+# A rule registered or removed (tests do) makes every cached result suspect.
+REGISTRY.listeners.append(_cached.cache_clear)
 
 
 # ---------------------------------------------------------------------------------------
