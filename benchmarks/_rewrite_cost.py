@@ -81,6 +81,7 @@ def _time_rewrite(sql: str, runs: int) -> tuple[float | None, str | None]:
     state = rules.SessionState()
     best: float | None = None
     for _ in range(runs):
+        _clear_cache(rules)
         began = time.process_time()
         try:
             rules.rewrite(sql, state)
@@ -91,6 +92,15 @@ def _time_rewrite(sql: str, runs: int) -> tuple[float | None, str | None]:
         if took > BUDGET_S / 3:
             break
     return best, None
+
+
+def _clear_cache(rules: Any) -> None:
+    """Each run rewrites afresh (statements under 64 KB would be answered from the cache)."""
+    for holder in (rules, getattr(rules, "pipeline", None)):
+        for name in ("_cached",):
+            cached = getattr(holder, name, None)
+            if cached is not None and hasattr(cached, "cache_clear"):
+                cached.cache_clear()
 
 
 def in_process(sizes: tuple[int, ...] = SIZES, runs: int = 3) -> dict[str, Any]:

@@ -30,7 +30,16 @@ from pglast.stream import RawStream
 from ...limits import MAX_STATEMENT_BYTES
 from .declare import REGISTRY, Rule
 from .errors import RedshiftError, cannot_rewrite
-from .source import Edits, PositionMap, Source, Token, Unbalanced, matching, tokens
+from .source import (
+    Edits,
+    PositionMap,
+    Source,
+    Token,
+    Unbalanced,
+    fold_backslashes,
+    matching,
+    tokens,
+)
 
 logger = logging.getLogger("redshift_async_backend.emulator")
 
@@ -530,7 +539,7 @@ class Statement:
         return Rewrite(sql, tuple(self.prelude), self.tag, tuple(self._set))
 
     def _parse(self) -> ast.Node | None:
-        text = self.edits.apply_masked(self.source)
+        text = fold_backslashes(self.edits.apply_masked(self.source))
         try:
             raw = parse_sql(text)
         except ParseError:

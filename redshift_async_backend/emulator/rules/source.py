@@ -15,6 +15,12 @@ and pglast's mapping is the identity. The price: in the *tree*, a string constan
 with non-ASCII characters reads ``__`` where the client wrote ``é`` (its byte length is
 right). A rule that needs the exact text of such a value takes it from the tokens
 (``Token.text``) or from :meth:`Source.slice`.
+
+Backslashes. This backend writes a backslash in a literal as ``' || CHR(92) || '``
+(drivers/psycopg.py): a JSON value with escaped characters becomes a chain of dozens of
+``||``, a deep tree that costs pglast microseconds a node to build. The parser is given
+each such chain as one string constant of the same length (:func:`fold_backslashes`): the
+tree then has an ``A_Const`` where the client wrote the chain.
 """
 
 from __future__ import annotations
@@ -80,6 +86,35 @@ class Source:
     def mask(self, text: str) -> str:
         """``text`` (an edit's replacement) masked as the statement is."""
         return text if text.isascii() else _NON_ASCII.sub(self._mask, text)
+
+
+# A literal, a chain of literals joined by CHR(92), or what must be stepped over whole
+# (quoted names, comments) for literals to be found where they begin.
+_CHAIN = re.compile(
+    r"""'[^']*(?:''[^']*)*'(?:\s*\|\|\s*chr\(92\)\s*\|\|\s*'[^']*(?:''[^']*)*')+"""
+    r"""|'[^']*(?:''[^']*)*'|"[^"]*"|--[^\n]*|/\*.*?\*/""",
+    re.I | re.S,
+)
+_DOLLAR_QUOTE = re.compile(r"\$(?:[A-Za-z_]\w*)?\$")
+
+
+def _fold(m: re.Match[str]) -> str:
+    text = m.group()
+    if text[0] != "'" or text[-1] != "'" or "||" not in text:
+        return text
+    return "'" + "_" * (len(text) - 2) + "'"
+
+
+def fold_backslashes(masked: str) -> str:
+    """``masked`` with each ``'...' || CHR(92) || '...'`` chain as one constant of the same
+    length. Dollar quotes are lexed otherwise: then nothing is folded. (An E'...' literal,
+    also lexed otherwise, never gets here: the rule no-escape-string-literals refuses the
+    statement before the parse.)"""
+    if "chr(92)" not in masked and "CHR(92)" not in masked and "Chr(92)" not in masked:
+        return masked
+    if "$" in masked and _DOLLAR_QUOTE.search(masked):
+        return masked
+    return _CHAIN.sub(_fold, masked)
 
 
 class Token(NamedTuple):
