@@ -209,7 +209,10 @@ def end_to_end(
     docs = [_doc(i, False) for i in range(rows)]
     cases: dict[str, tuple[type[models.Model], Callable[[], list[models.Model]]]] = {
         "json": (BenchJson, lambda: [BenchJson(n=i, doc=d) for i, d in enumerate(docs)]),
-        "text": (BenchText, lambda: [BenchText(n=i, doc=json.dumps(d)) for i, d in enumerate(docs)]),
+        "text": (
+            BenchText,
+            lambda: [BenchText(n=i, doc=json.dumps(d)) for i, d in enumerate(docs)],
+        ),
     }
     with connection.schema_editor() as editor:
         for model, _ in cases.values():

@@ -408,9 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         if "throughput" in args.only:
             if args.workers > 1:
-                sides[WORKERS_SIDE] = stack.enter_context(
-                    emulator_process(upstream, args.workers)
-                )
+                sides[WORKERS_SIDE] = stack.enter_context(emulator_process(upstream, args.workers))
             if PGBOUNCER is not None and not args.no_pgbouncer:
                 sides[PGBOUNCER_SIDE] = stack.enter_context(pgbouncer(direct, args.clients))
             tput = {
@@ -505,8 +503,10 @@ def print_rewrite_tables(rewrite: dict[str, Any]) -> None:
         f"{inner['cached_plain_us']} us"
     )
     e2e = rewrite["end_to_end"]
-    print(f"\n| bulk_create of {e2e['rows']} rows | seconds | emulator CPU s | idle CPU s after "
-          "| first SELECT 1 ms | its CPU s |")
+    print(
+        f"\n| bulk_create of {e2e['rows']} rows | seconds | emulator CPU s | idle CPU s after "
+        "| first SELECT 1 ms | its CPU s |"
+    )
     print("|---|---|---|---|---|---|")
     for name in ("json", "text"):
         r = e2e[name]

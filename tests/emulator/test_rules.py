@@ -310,7 +310,9 @@ def _outcome(sql: str, state: SessionState) -> Rewrite | tuple[str, str]:
         return (exc.sqlstate, exc.message)
 
 
-@pytest.mark.parametrize("comment", [DBT_COMMENT, "-- dbt\n", "/* a */ -- b\n  /* c /* nested */ */ "])
+@pytest.mark.parametrize(
+    "comment", [DBT_COMMENT, "-- dbt\n", "/* a */ -- b\n  /* c /* nested */ */ "]
+)
 @pytest.mark.parametrize("key", list(COMMENTED))
 def test_a_leading_comment_keeps_every_rule(key: str, comment: str) -> None:
     sql, state = COMMENTED[key]
@@ -333,7 +335,7 @@ def test_a_trailing_comment_does_not_swallow_the_metadata() -> None:
 
 def test_non_ascii_text_keeps_every_edit_in_place() -> None:
     sql = (
-        "INSERT INTO \"t\" (\"a\", \"b\") VALUES ('héllo € ü', JSON_PARSE('{\"k\": \"wörld\"}')), "
+        'INSERT INTO "t" ("a", "b") VALUES (\'héllo € ü\', JSON_PARSE(\'{"k": "wörld"}\')), '
         "('日本語', JSON_PARSE('[\"ñ\"]'))"
     )
     assert rewrite(sql, IDLE).sql == sql.replace("JSON_PARSE", f"{SCHEMA}.JSON_PARSE")
@@ -409,3 +411,19 @@ def test_analyze_forms() -> None:
     compression = rewrite("ANALYZE COMPRESSION t", IDLE)
     assert compression.tag == "ANALYZE COMPRESSION"
     assert compression.sql.startswith("SELECT NULL::text")
+
+
+def test_backslash_chains_reach_the_parser_as_one_constant() -> None:
+    from redshift_async_backend.emulator.rules.source import fold_backslashes
+
+    chain = "('a' || CHR(92) || 'b''c' || chr(92) || '')"
+    inside = "'not '' || CHR(92) || '' a chain'"  # one literal whose text looks like one
+    commented = "/* it's */ -- don't\n"
+    sql = f"SELECT {chain}, {inside} FROM t WHERE x = {commented}'q' || CHR(92) || 'r'"
+    folded = fold_backslashes(sql)
+    assert len(folded) == len(sql)
+    assert folded == sql.replace(chain, "('" + "_" * (len(chain) - 4) + "')").replace(
+        "'q' || CHR(92) || 'r'", "'" + "_" * 19 + "'"
+    )
+    dollar = "SELECT $$ ' $$, 'a' || CHR(92) || 'b'"
+    assert fold_backslashes(dollar) == dollar  # dollar quotes are lexed otherwise

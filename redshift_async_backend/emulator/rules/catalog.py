@@ -14,7 +14,9 @@ from .pipeline import Statement
 
 part = Part("catalog", "System tables and views", "Redshift's catalog tables and views.", order=6)
 
-OWN_RELATIONS = frozenset({"pg_table_def", "svv_table_info", "svv_columns", "stv_db_isolation_level"})
+OWN_RELATIONS = frozenset(
+    {"pg_table_def", "svv_table_info", "svv_columns", "stv_db_isolation_level"}
+)
 
 
 @part.node(
@@ -32,7 +34,7 @@ OWN_RELATIONS = frozenset({"pg_table_def", "svv_table_info", "svv_columns", "stv
 )
 def system_views(stmt: Statement, node: ast.RangeVar) -> None:
     if node.schemaname is None and (node.relname or "").lower() in OWN_RELATIONS:
-        stmt.insert(node.location, f"{SCHEMA}.")
+        stmt.insert(stmt.position(node), f"{SCHEMA}.")
 
 
 part.rule(

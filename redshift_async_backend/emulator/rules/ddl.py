@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType
+from pglast.enums import ConstrType
 
 from ..catalog import SCHEMA
 from .datatypes import column_type
@@ -190,13 +191,12 @@ _ATTRIBUTE_WORDS = {"as", "backup", "diststyle", "distkey", "sortkey", "compound
 IDENTITY = part.rule(
     id="identity-seed-step",
     page="r_CREATE_TABLE_NEW",
-    does="`IDENTITY(seed, step)`: values from seed by step, NOT NULL; an explicit value is "
-    "refused",
+    does="`IDENTITY(seed, step)`: values from seed by step, NOT NULL; an explicit value is refused",
     fidelity=PARTLY,
     gap="values are contiguous: Redshift's gaps under a parallel `INSERT ... SELECT` are not "
     "imitated",
     answer="0A000 cannot set an identity column to a value",
-    source="Redshift (embulk/embulk#486)",
+    source="Redshift: embulk/embulk#486",
     tests=(
         f"{_SQL_RULES}::test_identity_generates_and_refuses_explicit_values",
         f"{_RULES}::test_identity_becomes_generated_always",
@@ -275,8 +275,11 @@ def column_def(stmt: Statement, toks: list[Token], meta: TableMeta, *, adding: b
             meta.sortkind = meta.sortkind or "COMPOUND"
             stmt.replace(t.start, t.end, "")
             i += 1
-        elif w == "identity" and i + 1 < len(toks) and toks[i + 1].text == "(" and (
-            toks[i - 1].word != "as"
+        elif (
+            w == "identity"
+            and i + 1 < len(toks)
+            and toks[i + 1].text == "("
+            and (toks[i - 1].word != "as")
         ):
             if adding:
                 raise identity_on_add()
@@ -285,9 +288,11 @@ def column_def(stmt: Statement, toks: list[Token], meta: TableMeta, *, adding: b
             if adding:
                 raise identity_on_add()
             j = i + 5
-            i = _identity(stmt, toks, j, False, t.start) if j < len(toks) and (
-                toks[j].text == "("
-            ) else j
+            i = (
+                _identity(stmt, toks, j, False, t.start)
+                if j < len(toks) and (toks[j].text == "(")
+                else j
+            )
         elif is_words(toks, i, "generated", "always") and adding:
             raise identity_on_add()
         elif w == "collate" and i + 1 < len(toks) and toks[i + 1].text != "(":
@@ -469,7 +474,7 @@ def informational_foreign_keys(stmt: Statement, node: ast.Constraint) -> None:
     if old and stmt.kind != "alter table":
         return  # replica mode keeps the RI triggers from firing
     toks = stmt.tokens
-    i = stmt.token_index(node.location)
+    i = stmt.token_index(stmt.position(node))
     while i < len(toks) and toks[i].word != "references":
         i += 1
     j = i + 2  # the referenced table's name
@@ -500,7 +505,7 @@ def informational_foreign_keys(stmt: Statement, node: ast.Constraint) -> None:
     does="An explicit value for an IDENTITY column is refused: `cannot set an identity "
     "column to a value`",
     fidelity=FULL,
-    source="Redshift (embulk/embulk#486, SQLSTATE 0A000)",
+    source="Redshift: embulk/embulk#486, SQLSTATE 0A000",
     tests=(
         f"{_RULES}::test_translate_identity_error",
         f"{_SQL_RULES}::test_identity_generates_and_refuses_explicit_values",

@@ -69,10 +69,14 @@ def alter_table(stmt: Statement) -> None:
     rest = toks[i:]
     if not rest:
         return
-    if is_words(rest, 0, "alter") and len(rest) > 1 and (
-        rest[1].word in _META_WORDS
-        or (rest[1].word == "column" and any(t.word == "encode" for t in rest))
-        or (len(rest) > 2 and rest[2].word == "encode")
+    if (
+        is_words(rest, 0, "alter")
+        and len(rest) > 1
+        and (
+            rest[1].word in _META_WORDS
+            or (rest[1].word == "column" and any(t.word == "encode" for t in rest))
+            or (len(rest) > 2 and rest[2].word == "encode")
+        )
     ):
         stmt.replace_statement(alter_meta(table_sql, rest), tag="ALTER TABLE")
         return
@@ -99,8 +103,7 @@ part.rule(
     page="r_ALTER_TABLE_APPEND",
     does="ALTER TABLE APPEND cannot run inside a transaction block",
     fidelity=PARTLY,
-    gap="outside a block the statement reaches PostgreSQL, which has no APPEND (a syntax "
-    "error)",
+    gap="outside a block the statement reaches PostgreSQL, which has no APPEND (a syntax error)",
     answer="25001 ALTER TABLE APPEND cannot run inside a transaction block",
     source="Redshift",
     tests=(f"{_RULES}::test_alter_table_append_only_outside_a_transaction",),
@@ -146,7 +149,9 @@ def alter_meta(table_sql: str, rest: list[Token]) -> str:
             else:
                 close = matching(rest, j + 1)
                 change["sortkind"] = "COMPOUND"
-                change["sortkey"] = [short_name(t.ident) for t in rest[j + 2 : close] if t.text != ","]
+                change["sortkey"] = [
+                    short_name(t.ident) for t in rest[j + 2 : close] if t.text != ","
+                ]
                 i = close + 1
         elif w == "encode":
             change["encode_auto"] = True
@@ -191,7 +196,7 @@ ONE_ACTION = part.rule(
     "change on are not checked",
     answer="25001 ALTER TABLE ALTER COLUMN cannot run inside a transaction block; 0A000 "
     "ALTER TABLE ALTER COLUMN does not support USING expression",
-    source="Redshift (flyway/flyway#2438, dbeaver/dbeaver#9449)",
+    source="Redshift: flyway/flyway#2438, dbeaver/dbeaver#9449",
     tests=(
         f"{_SQL_RULES}::test_alter_column_type_widens_varchar_outside_a_transaction",
         f"{_RULES}::test_alter_varchar_type_checks_the_column_first",
@@ -230,7 +235,7 @@ part.rule(
     does="No `ALTER COLUMN SET NOT NULL / DROP NOT NULL`",
     fidelity=FULL,
     answer="0A000 ALTER COLUMN SET/DROP NOT NULL is not supported",
-    source="style (by analogy with SET/DROP DEFAULT's)",
+    source="style, by analogy with SET/DROP DEFAULT",
     tests=(_refusal("set_not_null"), _refusal("drop_not_null")),
 )
 part.rule(
@@ -239,7 +244,7 @@ part.rule(
     does="No `ALTER COLUMN SET DEFAULT / DROP DEFAULT`",
     fidelity=FULL,
     answer="0A000 ALTER COLUMN SET/DROP DEFAULT is not supported",
-    source="Redshift (jazzband/django-redshift-backend#96)",
+    source="Redshift: jazzband/django-redshift-backend#96",
     tests=(_refusal("set_default"), _refusal("drop_default")),
 )
 
@@ -278,7 +283,7 @@ ADD_COLUMN = part.rule(
     fidelity=FULL,
     answer="0A000 ALTER TABLE ADD COLUMN defined as NOT NULL must have a non-null default "
     "expression",
-    source="Redshift (redshift-sql.md §3.1, Trino's testRedshiftAddNotNullColumn)",
+    source="Redshift: redshift-sql.md §3.1, Trino's testRedshiftAddNotNullColumn",
     tests=(
         _refusal("add_not_null"),
         _refusal("add_identity"),
@@ -358,8 +363,10 @@ def truncate(stmt: Statement) -> None:
     name = toks[2:] if is_words(toks, 1, "table") else toks[1:]
     if name and name[-1].text == ";":
         name = name[:-1]
-    if stmt.server_version_num < 180000 and name and all(
-        t.text == "." or t.name == "IDENT" or t.word for t in name
+    if (
+        stmt.server_version_num < 180000
+        and name
+        and all(t.text == "." or t.name == "IDENT" or t.word for t in name)
     ):
         # PostgreSQL < 18 refuses to truncate a table an FK references, even an FK whose
         # triggers never fire; Redshift's FKs are informational (DG:t_Defining_constraints).
@@ -380,8 +387,7 @@ _VACUUM_WORDS = {"full", "sort", "delete", "only", "reindex", "recluster", "boos
     does="`VACUUM [FULL | SORT ONLY | DELETE ONLY | REINDEX | RECLUSTER] [table] [TO n PERCENT] "
     "[BOOST]`, outside a transaction block",
     fidelity=FULL,
-    gap="PostgreSQL's plain VACUUM of the same table (space reclaimed, nothing visible "
-    "changes)",
+    gap="PostgreSQL's plain VACUUM of the same table (space reclaimed, nothing visible changes)",
     answer="25001 VACUUM cannot run inside a transaction block",
     source="Redshift",
     tests=(

@@ -122,7 +122,9 @@ class Rule:
         problems += [f"test {t!r} is not a node id" for t in self.tests if not _TEST.fullmatch(t)]
         if (self.fidelity is NO) != (self.on == "not emulated"):
             problems.append("fidelity NO is declared with part.not_emulated, and only it")
-        problems += [f"word {w!r} is not a lower-case word" for w in self.words if not _WORD.fullmatch(w)]
+        problems += [
+            f"word {w!r} is not a lower-case word" for w in self.words if not _WORD.fullmatch(w)
+        ]
         if problems:
             raise ValueError(f"rule {self.id}: " + "; ".join(problems))
 

@@ -10,7 +10,9 @@ from .errors import syntax_error
 from .pipeline import Statement
 
 part = Part(
-    "dml", "Queries, DML and transactions", "SELECT, INSERT, UPDATE, DELETE, COPY, transactions.",
+    "dml",
+    "Queries, DML and transactions",
+    "SELECT, INSERT, UPDATE, DELETE, COPY, transactions.",
     order=2,
 )
 
@@ -155,7 +157,7 @@ def no_set_constraints(stmt: Statement) -> None:
     "`could not complete because of conflict with concurrent transaction` (snapshot "
     "isolation) or `1023 ... Serializable isolation violation on table` (serializable)",
     fidelity=FULL,
-    source="Redshift (aws/amazon-redshift-jdbc-driver#147; redshift-sql.md §4.2)",
+    source="Redshift: aws/amazon-redshift-jdbc-driver#147; redshift-sql.md §4.2",
     tests=("tests/emulator/test_rules.py::test_translate_serialization_failures",),
 )
 def serialization_failures(fields: dict[str, str]) -> dict[str, str]:
@@ -163,7 +165,9 @@ def serialization_failures(fields: dict[str, str]) -> dict[str, str]:
     out = {k: v for k, v in fields.items() if k not in ("D", "H")}
     if "concurrent update" in message or "concurrent delete" in message:
         # Redshift under snapshot isolation (aws/amazon-redshift-jdbc-driver#147).
-        out.update(C="XX000", M="could not complete because of conflict with concurrent transaction")
+        out.update(
+            C="XX000", M="could not complete because of conflict with concurrent transaction"
+        )
     else:
         # Redshift under serializable isolation (redshift-sql.md §4.2).
         out.update(

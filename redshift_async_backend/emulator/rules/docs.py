@@ -38,10 +38,8 @@ def _fidelity(rule: Rule) -> str:
 
 
 def _answer(rule: Rule) -> str:
-    if not rule.answer:
-        return ""
-    source = f" *({rule.source})*" if rule.source else ""
-    return f"`{rule.answer}`{source}"
+    source = f"*({rule.source})*" if rule.source else ""
+    return f"`{rule.answer}` {source}".rstrip() if rule.answer else source
 
 
 def render() -> str:
@@ -84,7 +82,9 @@ def render() -> str:
     ]
     for r in missing:
         lines.append(
-            "| " + " | ".join(_cell(x) for x in (f"`{r.id}`", f"{r.does} ({_pages(r)})", r.gap)) + " |"
+            "| "
+            + " | ".join(_cell(x) for x in (f"`{r.id}`", f"{r.does} ({_pages(r)})", r.gap))
+            + " |"
         )
     lines += ["", END]
     return "\n".join(lines)

@@ -205,7 +205,7 @@ def redshift_functions(stmt: Statement, node: ast.FuncCall) -> None:
         return
     # An insertion needs no tokens: a multi-row INSERT of JSON_PARSE(...) values is not
     # scanned for it.
-    stmt.insert(node.location, f"{SCHEMA}.")
+    stmt.insert(stmt.position(node), f"{SCHEMA}.")
 
 
 @part.node(
@@ -255,7 +255,11 @@ def dateparts(stmt: Statement, node: ast.FuncCall) -> None:
     see=("r_NVL2",),
     does="`NVL(expr, expr, ...)` is COALESCE; `NVL2(expr, not_null, null)`",
     fidelity=FULL,
-    tests=(f"{_TESTS}[nvl]", f"{_TESTS}[nvl2]", "tests/emulator/test_rules.py::test_function_rewrites"),
+    tests=(
+        f"{_TESTS}[nvl]",
+        f"{_TESTS}[nvl2]",
+        "tests/emulator/test_rules.py::test_function_rewrites",
+    ),
     words=("nvl", "nvl2"),
 )
 def nvl(stmt: Statement, node: ast.FuncCall) -> None:
@@ -415,7 +419,7 @@ class _CollateRewriter(Visitor):
             return None
         arg = _collate_arg(node)
         if kind == "ci":
-            return arg  # type: ignore[no-any-return]
+            return arg
         return ast.CollateClause(arg=arg, collname=(ast.String(sval="C"),))
 
 
@@ -515,8 +519,7 @@ def leader_node_only(stmt: Statement, node: ast.FuncCall | ast.RangeVar) -> None
 def _check_leader_node_only(stmt: Statement) -> None:
     if stmt.facts.get("leader_only") and stmt.facts.get("user_tables"):
         raise RedshiftError(
-            "Specified types or functions (one per INFO message) not supported on "
-            "Redshift tables.",
+            "Specified types or functions (one per INFO message) not supported on Redshift tables.",
             "0A000",
         )
 
@@ -573,10 +576,10 @@ def no_is_distinct_from(stmt: Statement, node: ast.A_Expr) -> None:
 )
 def sysdate(stmt: Statement, node: ast.ColumnRef) -> None:
     fields = node.fields or ()
-    if len(fields) == 1 and isinstance(fields[0], ast.String):
-        if (fields[0].sval or "").lower() == "sysdate":
-            t = stmt.tokens[stmt.token_index(node.location)]
-            stmt.replace(t.start, t.end, f"{SCHEMA}.sysdate()")
+    first = fields[0] if len(fields) == 1 else None
+    if isinstance(first, ast.String) and (first.sval or "").lower() == "sysdate":
+        t = stmt.tokens[stmt.token_index(stmt.position(node))]
+        stmt.replace(t.start, t.end, f"{SCHEMA}.sysdate()")
 
 
 @part.node(
@@ -590,5 +593,5 @@ def sysdate(stmt: Statement, node: ast.ColumnRef) -> None:
     words=("json_serialize",),
 )
 def json_serialize(stmt: Statement, node: Any) -> None:
-    t = stmt.tokens[stmt.token_index(node.location)]
+    t = stmt.tokens[stmt.token_index(stmt.position(node))]
     stmt.replace(t.start, t.end, f"{SCHEMA}.json_serialize")

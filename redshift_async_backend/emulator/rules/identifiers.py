@@ -159,7 +159,7 @@ def long_names_in_errors(fields: dict[str, str]) -> dict[str, str]:
     page="r_Literals",
     does="No `E'...'` escape string literals (Redshift's parser is PostgreSQL 8.0.2's)",
     fidelity=FULL,
-    answer="42601 syntax error at or near \"...\"",
+    answer='42601 syntax error at or near "..."',
     source=STYLE,
     tests=(
         "tests/emulator/test_sql_rules.py::test_refused_like_redshift[e_string]",
@@ -187,6 +187,6 @@ part.not_emulated(
     see=("r_enable_case_sensitive_identifier",),
     does="Quoted and unquoted identifiers fold to lower case unless "
     "`enable_case_sensitive_identifier` is on",
-    gap="PostgreSQL's folding: a quoted name keeps its case, so `\"Foo\"` and `foo` are two "
+    gap='PostgreSQL\'s folding: a quoted name keeps its case, so `"Foo"` and `foo` are two '
     "names here and one on Redshift",
 )

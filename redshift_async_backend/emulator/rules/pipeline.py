@@ -139,7 +139,9 @@ class Plan:
         found = self._by_kind.get(kind)
         if found is None:
             first = kind.split(" ", 1)[0]
-            found = tuple(r for r in self.rules if not r.kinds or kind in r.kinds or first in r.kinds)
+            found = tuple(
+                r for r in self.rules if not r.kinds or kind in r.kinds or first in r.kinds
+            )
             self._by_kind[kind] = found
         return found
 
@@ -270,7 +272,9 @@ def _rewrite_query(sql: str, key: tuple[Any, ...]) -> Rewrite:
             in_tx = False
     if not changed:
         return Rewrite(sql)
-    return Rewrite("; ".join(out), tuple(prelude), tag if len(slices) == 1 else None, tuple(settings))
+    return Rewrite(
+        "; ".join(out), tuple(prelude), tag if len(slices) == 1 else None, tuple(settings)
+    )
 
 
 def _rewrite_statement(plan: Plan, text: str, in_tx: bool, key: tuple[Any, ...]) -> Rewrite:
@@ -300,9 +304,12 @@ def _rewrite_statement(plan: Plan, text: str, in_tx: bool, key: tuple[Any, ...])
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _BLANK = re.compile(r"\s+")
 _OBJECTS = frozenset(
-    "table view index sequence database schema function procedure user group role library "
-    "model datashare extension type domain trigger rule materialized external".split()
-)
+    {
+        "table", "view", "index", "sequence", "database", "schema", "function", "procedure",
+        "user", "group", "role", "library", "model", "datashare", "extension", "type", "domain",
+        "trigger", "rule", "materialized", "external",
+    }
+)  # fmt: skip
 
 
 def head_words(text: str, n: int = 6) -> tuple[str, ...]:
@@ -348,7 +355,7 @@ def _comment_end(text: str, i: int) -> int:
 
 
 def kind_of(words: tuple[str, ...]) -> str:
-    """"select", "insert", "truncate", ...; for CREATE/DROP/ALTER the object too:
+    """ "select", "insert", "truncate", ...; for CREATE/DROP/ALTER the object too:
     "create table" (also CREATE TEMP TABLE ...), "alter table", "create materialized view"."""
     if not words:
         return ""
@@ -429,11 +436,18 @@ class Statement:
             raise RuntimeError("statement rules run before the parse: use a node rule")
         if self._tree is _UNPARSED:
             self._tree = self._parse()
-        return self._tree  # type: ignore[no-any-return]
+        return self._tree
 
     def source_text(self, start: int, end: int) -> str:
         """The client's text between two byte offsets."""
         return self.source.slice(start, end)
+
+    def position(self, node: Any) -> int:
+        """A tree node's byte offset in the client's statement."""
+        location = getattr(node, "location", None)
+        if not isinstance(location, int) or location < 0:
+            raise RuntimeError(f"a {type(node).__name__} node without a position")
+        return location
 
     def token_index(self, pos: int) -> int:
         """The index of the token that starts at (or else contains) byte offset ``pos``."""
@@ -451,7 +465,7 @@ class Statement:
     def call(self, node: ast.FuncCall) -> Call:
         """The tokens of a function call node."""
         toks = self.tokens
-        first = i = self.token_index(node.location)
+        first = i = self.token_index(self.position(node))
         while i + 1 < len(toks) and toks[i + 1].text == ".":
             i += 2
         open_i = i + 1
@@ -549,7 +563,7 @@ class Statement:
         node = raw[0].stmt
         if self.edits:
             _map_locations(node, self.edits.position_map(self.source))
-        return node  # type: ignore[no-any-return]
+        return node
 
     def _reprint(self) -> str:
         if not self.source.valid_utf8:
@@ -597,7 +611,7 @@ def _children(cls: type) -> tuple[str, ...]:
         names = tuple(
             name
             for name, info in slots.items()
-            if getattr(info, "c_type", "").endswith("*") and info.c_type != "char*"
+            if (getattr(info, "c_type", "").endswith("*") and info.c_type != "char*")
             or getattr(info, "c_type", "") == "ValUnion"
         )
         _CHILDREN[cls] = names

@@ -26,6 +26,7 @@ tree then has an ``A_Const`` where the client wrote the chain.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -89,9 +90,10 @@ class Source:
 
 
 # A literal, a chain of literals joined by CHR(92), or what must be stepped over whole
-# (quoted names, comments) for literals to be found where they begin.
+# (quoted names, comments) for literals to be found where they begin. A literal ends at a
+# quote that is not the first of a doubled one.
 _CHAIN = re.compile(
-    r"""'[^']*(?:''[^']*)*'(?:\s*\|\|\s*chr\(92\)\s*\|\|\s*'[^']*(?:''[^']*)*')+"""
+    r"""(?P<chain>'[^']*(?:''[^']*)*'(?!')(?:\s*\|\|\s*chr\(92\)\s*\|\|\s*'[^']*(?:''[^']*)*'(?!'))+)"""
     r"""|'[^']*(?:''[^']*)*'|"[^"]*"|--[^\n]*|/\*.*?\*/""",
     re.I | re.S,
 )
@@ -99,10 +101,8 @@ _DOLLAR_QUOTE = re.compile(r"\$(?:[A-Za-z_]\w*)?\$")
 
 
 def _fold(m: re.Match[str]) -> str:
-    text = m.group()
-    if text[0] != "'" or text[-1] != "'" or "||" not in text:
-        return text
-    return "'" + "_" * (len(text) - 2) + "'"
+    chain = m.group("chain")
+    return m.group() if chain is None else "'" + "_" * (len(chain) - 2) + "'"
 
 
 def fold_backslashes(masked: str) -> str:
@@ -159,9 +159,7 @@ def tokens(source: Source) -> list[Token]:
         if t.name in _COMMENTS:
             continue
         end = t.end + 1
-        out.append(
-            Token(t.start, end, t.name, text[t.start : end] if text is not None else "")
-        )
+        out.append(Token(t.start, end, t.name, text[t.start : end] if text is not None else ""))
     if text is None:
         data, errors = source.data, source._errors
         out = [t._replace(text=data[t.start : t.end].decode("utf-8", errors)) for t in out]
@@ -229,7 +227,7 @@ class Edits:
 
     def _sorted(self) -> list[tuple[int, int, int, str]]:
         edits = sorted(self._edits)
-        for (s1, _, e1, _), (s2, _, e2, _) in zip(edits, edits[1:], strict=False):
+        for (s1, _, e1, _), (s2, _, e2, _) in itertools.pairwise(edits):
             if s2 < e1:
                 raise RuntimeError(f"two rules edit overlapping text at bytes {s1}-{e1}, {s2}-{e2}")
         return edits
@@ -266,9 +264,7 @@ class Edits:
         yield data[pos:]
 
     def position_map(self, source: Source) -> PositionMap:
-        return PositionMap(
-            [(s, e, len(source.mask(t))) for s, _, e, t in self._sorted()]
-        )
+        return PositionMap([(s, e, len(source.mask(t))) for s, _, e, t in self._sorted()])
 
 
 class PositionMap:
