@@ -177,3 +177,17 @@ def serialization_failures(fields: dict[str, str]) -> dict[str, str]:
             "forming the cycle are: (pid:0)",
         )
     return out
+
+
+part.rule(
+    id="statements-up-to-16-mb",
+    page="r_INSERT_30",
+    see=("amazon-redshift-limits",),
+    does="A statement is at most 16 MB",
+    fidelity=FULL,
+    gap="checked by the pipeline (pipeline.rewrite) before any rule",
+    answer="54000 Statement is too large. Statement Size: <n> bytes. Maximum Allowed: "
+    "16777216 bytes",
+    source="Redshift",
+    tests=("tests/emulator/test_sql_rules.py::test_statement_over_16_mb_is_refused",),
+)
