@@ -22,7 +22,9 @@ Targets: added p50 <= 150 us, throughput >= 70 % of direct; rewrite cost linear 
 statement's size, ``bulk_create`` of JSON rows within 2x the same rows as text. Writes
 ``benchmarks/results/emulator.json`` (latency, throughput) and
 ``benchmarks/results/emulator_rewrite.json`` (rewrite), and prints markdown tables.
-``--only latency,rewrite`` runs some of the sections.
+``--only latency,rewrite`` runs some of the sections; ``--compare-with CHECKOUT`` runs a
+second emulator from another checkout's code beside the first in the latency blocks (a
+before/after in one run).
 """
 
 from __future__ import annotations
@@ -88,15 +90,22 @@ def upstream_urls(explicit: str | None) -> Iterator[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def emulator_process(upstream: str, workers: int = 1) -> Iterator[tuple[str, int]]:
-    """The command-line emulator: yields its URL and its process id."""
+def emulator_process(
+    upstream: str, workers: int = 1, checkout: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """The command-line emulator (from ``checkout``'s code if given): yields its URL and its
+    process id."""
     command = [sys.executable, "-m", "redshift_async_backend.emulator", "--port", "0"]
+    # The upstream URL may hold a password: the environment, not the command line.
+    env = {**os.environ, UPSTREAM_URL_ENV: upstream}
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
     proc = subprocess.Popen(
         [*command, "--workers", str(workers)],
         stdout=subprocess.PIPE,
         text=True,
-        # The upstream URL may hold a password: the environment, not the command line.
-        env={**os.environ, UPSTREAM_URL_ENV: upstream},
+        env=env,
+        cwd=checkout,
     )
     try:
         assert proc.stdout is not None
@@ -206,7 +215,10 @@ def latency(urls: dict[str, str], iterations: int, block: int) -> dict[str, Any]
                     "p95_us": round(values[int(len(values) * 0.95)], 1),
                     "mean_us": round(statistics.fmean(values), 1),
                 }
-            row["added_p50_us"] = round(row["emulator"]["p50_us"] - row["direct"]["p50_us"], 1)
+            for name in urls:
+                if name != "direct":
+                    key = "added_p50_us" if name == "emulator" else f"added_p50_us_{name}"
+                    row[key] = round(row[name]["p50_us"] - row["direct"]["p50_us"], 1)
             out[label] = row
     finally:
         for conn in conns.values():
@@ -373,6 +385,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also measure the emulator with this many worker processes (1: do not)",
     )
     parser.add_argument(
+        "--compare-with",
+        type=Path,
+        default=None,
+        metavar="CHECKOUT",
+        help="latency: also an emulator running another checkout's code, blocks alternating",
+    )
+    parser.add_argument(
         "--only",
         type=_sections,
         default=SECTIONS,
@@ -393,7 +412,12 @@ def main(argv: list[str] | None = None) -> int:
         url, pid = stack.enter_context(emulator_process(upstream))
         sides = {"direct": (direct, None), "emulator": (url, pid)}
         if "latency" in args.only:
-            lat = latency({"direct": direct, "emulator": url}, iterations, block=500)
+            urls = {"direct": direct, "emulator": url}
+            if args.compare_with is not None:
+                urls["compared"] = stack.enter_context(
+                    emulator_process(upstream, checkout=args.compare_with.resolve())
+                )[0]
+            lat = latency(urls, iterations, block=500)
         if "rewrite" in args.only:
             rewrite = {
                 "in_process": _rewrite_cost.in_process(
@@ -467,6 +491,11 @@ def print_proxy_table(
             f"| p50 `{label}` | {row['direct']['p50_us']} us | {row['emulator']['p50_us']} us "
             f"| +{row['added_p50_us']} us | <= +{ADDED_P50_TARGET_US:.0f} us |"
         )
+        if "compared" in row:
+            print(
+                f"| p50 `{label}`, the compared checkout | {row['direct']['p50_us']} us "
+                f"| {row['compared']['p50_us']} us | +{row['added_p50_us_compared']} us | |"
+            )
     for client in CLIENTS:
         if client not in tput:
             continue
