@@ -966,7 +966,7 @@ def upstream_options(server_version_num: int = 180000, *, superuser: bool = True
     )
     if server_version_num < 180000 and superuser:
         # Redshift: FOREIGN KEYs are informational, never enforced (DG:t_Defining_constraints).
-        # PostgreSQL 18 says so with NOT ENFORCED (rules.py); before 18, replica mode keeps
+        # PostgreSQL 18 says so with NOT ENFORCED (the rules package); before 18, replica mode keeps
         # the RI triggers (and any ordinary trigger; Redshift has none) from firing.
         options += " -c session_replication_role=replica"
     return options
