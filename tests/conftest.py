@@ -6,12 +6,18 @@ session (removed at the end), or the server named by ``REDSHIFT_TEST_UPSTREAM``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
 
 import pytest
 
 from redshift_async_backend.emulator.upstream import UPSTREAM_ENV, EmbeddedPostgres
+
+# tests/clients/ runs Redshift's own tools (dbt, SQLAlchemy, ...), which only hatch's clients
+# environment installs: `hatch run clients:test`.
+if importlib.util.find_spec("dbt") is None or importlib.util.find_spec("sqlalchemy") is None:
+    collect_ignore = ["clients"]
 
 
 @pytest.fixture(scope="session")
