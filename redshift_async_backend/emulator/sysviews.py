@@ -227,8 +227,8 @@ def _objects() -> list[tuple[str, str, str]]:
             "VIEW",
             f"""AS SELECT c.oid AS reloid, c.relname, c.relnamespace, c.reltype, c.relowner,
        c.relam, c.relfilenode, c.reltablespace, c.relpages, c.reltuples, c.reltoastrelid,
-       c.relhasindex, c.relisshared, c.relpersistence, c.relkind, c.relnatts, c.relchecks, c.relhasrules,
-       c.relhastriggers, c.relhassubclass, c.relacl, c.reloptions,
+       c.relhasindex, c.relisshared, c.relpersistence, c.relkind, c.relnatts, c.relchecks,
+       c.relhasrules, c.relhastriggers, c.relhassubclass, c.relacl, c.reloptions,
        {s}.reldiststyle(c.oid) AS reldiststyle,
        rc.created AS relcreationtime,
        {s}.reldiststyle(c.oid) AS releffectivediststyle
@@ -267,8 +267,8 @@ def _objects() -> list[tuple[str, str, str]]:
         (
             "svv_tables",
             "VIEW",
-            f"""AS SELECT current_database()::text AS table_catalog, n.nspname::text AS table_schema,
-       c.relname::text AS table_name,
+            f"""AS SELECT current_database()::text AS table_catalog,
+       n.nspname::text AS table_schema, c.relname::text AS table_name,
        CASE WHEN c.relkind IN ('r', 'p') THEN 'BASE TABLE' ELSE 'VIEW' END::text
          AS table_type,
        pg_catalog.obj_description(c.oid, 'pg_class')::text AS remarks
@@ -434,7 +434,8 @@ def _objects() -> list[tuple[str, str, str]]:
         (
             "stl_query",
             "VIEW",
-            """AS SELECT u.usesysid::integer AS userid, a.pid AS query, 'default'::char(320) AS label,
+            """AS SELECT u.usesysid::integer AS userid, a.pid AS query,
+       'default'::char(320) AS label,
        coalesce(a.backend_xid::text, '0')::bigint AS xid, a.pid AS pid,
        a.datname::char(32) AS database, left(a.query, 4000)::char(4000) AS querytxt,
        (a.query_start AT TIME ZONE 'UTC')::timestamp AS starttime,

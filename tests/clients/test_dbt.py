@@ -29,7 +29,9 @@ SNAPSHOTS = "shop_snapshots"
 
 # The leading /* dbt query comment */ switches the emulator's DDL rewriting off, so a model
 # with Redshift table attributes reaches PostgreSQL as written (issue #18).
-COMMENT_RULE = "Redshift DDL behind a leading comment (DG:r_CREATE_TABLE_NEW, DG:r_CTAS_usage_notes)"
+COMMENT_RULE = (
+    "Redshift DDL behind a leading comment (DG:r_CREATE_TABLE_NEW, DG:r_CTAS_usage_notes)"
+)
 LATE_BINDING_RULE = "CREATE VIEW ... WITH NO SCHEMA BINDING (DG:r_CREATE_VIEW)"
 MV_RULE = (
     "CREATE MATERIALIZED VIEW with BACKUP, table attributes and AUTO REFRESH "
@@ -143,7 +145,9 @@ def test_seed_loads_both_seeds(dbt: Run, sql: Callable[..., Any]) -> None:
     assert types["amount"] == "numeric" and types["updated_at"].startswith("timestamp")
 
 
-def test_incremental_models_append_delete_insert_and_merge(dbt: Run, sql: Callable[..., Any]) -> None:
+def test_incremental_models_append_delete_insert_and_merge(
+    dbt: Run, sql: Callable[..., Any]
+) -> None:
     for key in ("run", "run again"):
         assert all(dbt.nodes[key][m] == "success" for m in INCREMENTAL), dbt.nodes[key]
     assert dbt.seen["first run"] == dict.fromkeys(INCREMENTAL, 5)
@@ -212,9 +216,7 @@ def test_materialized_view_with_auto_refresh(dbt: Run, sql: Callable[..., Any]) 
 def test_generic_tests_pass_on_every_built_model(dbt: Run) -> None:
     built = {m for m, status in dbt.nodes["run again"].items() if status == "success"}
     checked = {
-        name: status
-        for name, status in dbt.nodes["test"].items()
-        if dbt.tested.get(name) in built
+        name: status for name, status in dbt.nodes["test"].items() if dbt.tested.get(name) in built
     }
     assert checked and all(s == "pass" for s in checked.values()), checked
     assert "accepted_values_stg_customers_tier__gold__silver__bronze" in checked

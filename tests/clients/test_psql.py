@@ -13,7 +13,6 @@ from redshift_async_backend.emulator import Emulator
 from .conftest import PASSWORD, USER, pending
 
 
-
 def psql(emu: Emulator, command: str) -> subprocess.CompletedProcess[str]:
     found = shutil.which("psql")
     assert found, "psql is missing: .ci/run installs postgresql-client"

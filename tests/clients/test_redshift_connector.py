@@ -33,12 +33,11 @@ def cursor(emulator: Emulator, sql: Callable[..., Any]) -> Iterator[Any]:
         f"CREATE TABLE {SCHEMA}.child (id INTEGER PRIMARY KEY, "
         f"parent_id INTEGER REFERENCES {SCHEMA}.parent (id), amount DECIMAL(10, 2))"
     )
+    sql(f"CREATE PROCEDURE {SCHEMA}.touch(n INTEGER) AS $$ BEGIN NULL; END $$ LANGUAGE plpgsql")
     sql(
-        f"CREATE PROCEDURE {SCHEMA}.touch(n INTEGER) AS $$ BEGIN NULL; END $$ "
-        "LANGUAGE plpgsql"
+        f"CREATE FUNCTION {SCHEMA}.twice(INTEGER) RETURNS INTEGER STABLE AS $$ SELECT $1 * 2 $$ "
+        "LANGUAGE sql"
     )
-    sql(f"CREATE FUNCTION {SCHEMA}.twice(INTEGER) RETURNS INTEGER STABLE AS $$ SELECT $1 * 2 $$ "
-        "LANGUAGE sql")
     conn = redshift_connector.connect(
         host=emulator.host,
         port=emulator.port,

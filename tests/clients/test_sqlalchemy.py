@@ -30,10 +30,16 @@ DRIVERS = {
 @pytest.fixture(scope="module", params=list(DRIVERS))
 def engine(request: pytest.FixtureRequest, emulator: Emulator) -> Iterator[sa.Engine]:
     driver = request.param
-    url = f"redshift+{driver}://{USER}:{PASSWORD}@{emulator.host}:{emulator.port}/{emulator.database}"
+    url = (
+        f"redshift+{driver}://{USER}:{PASSWORD}@{emulator.host}:{emulator.port}/{emulator.database}"
+    )
     eng = sa.create_engine(url, connect_args=DRIVERS[driver])
     yield eng
     eng.dispose()
+
+
+def _create_view(sql: Callable[..., Any], schema: str) -> None:
+    sql(f"CREATE VIEW {schema}.big_orders AS SELECT * FROM {schema}.orders WHERE amount > 10")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +67,7 @@ def shop(engine: sa.Engine, sql: Callable[..., Any]) -> Iterator[sa.MetaData]:
         redshift_sortkey=("created", "id"),
     )
     md.create_all(engine)
-    sql(f"CREATE VIEW {schema}.big_orders AS SELECT * FROM {schema}.orders WHERE amount > 10")
+    _create_view(sql, schema)
     yield md
     sql(f"DROP VIEW IF EXISTS {schema}.big_orders")
     md.drop_all(engine)
@@ -103,7 +109,7 @@ def test_drop_all_and_create_all_again(
     shop.drop_all(engine)  # the existence check again: nothing left to drop
     assert sql(f"SELECT count(*) FROM svv_tables WHERE table_schema = '{shop.schema}'") == [(0,)]
     shop.create_all(engine)
-    sql(f"CREATE VIEW {shop.schema}.big_orders AS SELECT * FROM {shop.schema}.orders WHERE amount > 10")
+    _create_view(sql, shop.schema)
     assert sql(f"SELECT count(*) FROM svv_tables WHERE table_schema = '{shop.schema}'") == [(3,)]
 
 
@@ -119,9 +125,7 @@ def test_orm_queries(engine: sa.Engine, shop: sa.MetaData) -> None:
 
     with orm.Session(engine) as session:
         session.add_all([Customer(id=1, name="Ada"), Customer(id=2, name="Grace")])
-        session.add_all(
-            [Order(id=i, customer_id=1 + i % 2, amount=5 * i) for i in range(1, 6)]
-        )
+        session.add_all([Order(id=i, customer_id=1 + i % 2, amount=5 * i) for i in range(1, 6)])
         session.commit()
         totals = session.execute(
             sa.select(Customer.name, sa.func.sum(Order.amount))
@@ -134,7 +138,9 @@ def test_orm_queries(engine: sa.Engine, shop: sa.MetaData) -> None:
         # compiler hook breaks SQLAlchemy 2.1's ORM-enabled DELETE before any SQL is sent.
         orders, customers = Order.__table__, Customer.__table__
         session.execute(
-            sa.delete(orders).where(orders.c.customer_id == customers.c.id, customers.c.name == "Ada")
+            sa.delete(orders).where(
+                orders.c.customer_id == customers.c.id, customers.c.name == "Ada"
+            )
         )
         session.commit()
         assert session.scalar(sa.select(sa.func.count()).select_from(Order)) == 3

@@ -210,7 +210,7 @@ def test_pg_get_late_binding_view_cols_lists_only_late_binding_views(
     )
     assert rows(conn, sql) == []
     conn.execute(
-        f'CREATE OR REPLACE VIEW {t}_v AS SELECT a, b FROM {t} '
+        f"CREATE OR REPLACE VIEW {t}_v AS SELECT a, b FROM {t} "
         f'/*redshift_emulator.relation:{{"name": "{t}_v", "late_binding": true}}*/'
     )
     assert rows(conn, sql) == [
@@ -313,8 +313,6 @@ def test_svv_mv_info_lists_materialized_views(conn: psycopg.Connection[Any], t: 
             "SELECT trim(name), is_stale, state, autorefresh, autorewrite FROM svv_mv_info "
             f"WHERE trim(name) = '{t}_mv'",
         ) == [(f"{t}_mv", "f", 0, "f", "f")]
-        assert rows(conn, f"SELECT count(*) FROM stv_mv_info WHERE trim(name) = '{t}_mv'") == [
-            (1,)
-        ]
+        assert rows(conn, f"SELECT count(*) FROM stv_mv_info WHERE trim(name) = '{t}_mv'") == [(1,)]
     finally:
         conn.execute(f"DROP MATERIALIZED VIEW {t}_mv")
