@@ -39,10 +39,10 @@ ENCODINGS = (
 
 
 def _install(name: str, kind: str, body: str) -> str:
-    """A statement creating ``{target}.name`` (``kind`` VIEW or FUNCTION)."""
-    # {target} in a body names the same schema (a view reading another system view).
-    text = body.replace("%", "%%").replace("{target}", "%1$I")
+    """A statement creating ``name`` (``kind`` VIEW or FUNCTION) in the system schema."""
+    text = body.replace("%", "%%")
     ddl = f"CREATE OR REPLACE {kind} %1$I.{name} {text}"
+    drop = f"DROP {kind} %1$I.{name}"
     grant = (
         f"GRANT SELECT ON %1$I.{name} TO PUBLIC"
         if kind == "VIEW"
@@ -54,7 +54,8 @@ BEGIN
   IF target = 'pg_catalog' THEN
     PERFORM set_config('allow_system_table_mods', 'on', true);
   END IF;
-  EXECUTE format({_literal(ddl)}, target);
+  PERFORM {SCHEMA}.create_or_replace(format({_literal(ddl)}, target),
+                                     format({_literal(drop)}, target));
   EXECUTE format({_literal(grant)}, target);
 END $install$"""
 
@@ -66,6 +67,18 @@ def _literal(text: str) -> str:
 def _helpers_sql() -> list[str]:
     s = SCHEMA
     return [
+        # CREATE OR REPLACE cannot change a view's columns or a function's result type: a
+        # database set up by an older emulator (--data-dir) gets the object dropped and
+        # created again. Not CASCADE: a user's view on a system view stops the setup with
+        # PostgreSQL's error naming it, instead of vanishing.
+        f"""CREATE OR REPLACE FUNCTION {s}.create_or_replace(ddl text, drop_ddl text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE ddl;
+EXCEPTION WHEN invalid_table_definition OR invalid_function_definition THEN
+  EXECUTE drop_ddl;
+  EXECUTE ddl;
+END $$""",
         # Superusers may create in pg_catalog (with allow_system_table_mods, settable by
         # them since PostgreSQL 12); anyone else gets the emulator's schema.
         f"""CREATE OR REPLACE FUNCTION {s}.system_schema() RETURNS text
@@ -177,12 +190,13 @@ BEGIN
   SELECT string_agg(format('c.%I', attname), ', ' ORDER BY attnum) INTO cols
     FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_class'::regclass AND attnum > 0
      AND NOT attisdropped AND atttypid <> 'anyarray'::regtype;
-  EXECUTE format('CREATE OR REPLACE VIEW {s}.pg_class AS SELECT %s, '
-                 '{s}.reldiststyle(c.oid) AS reldiststyle FROM pg_catalog.pg_class c', cols);
+  PERFORM {s}.create_or_replace(format('CREATE OR REPLACE VIEW {s}.pg_class AS SELECT %s, '
+    '{s}.reldiststyle(c.oid) AS reldiststyle FROM pg_catalog.pg_class c', cols),
+    'DROP VIEW {s}.pg_class');
   SELECT string_agg(format('a.%I', attname), ', ' ORDER BY attnum) INTO cols
     FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_attribute'::regclass AND attnum > 0
      AND NOT attisdropped AND atttypid <> 'anyarray'::regtype;
-  EXECUTE format($v$CREATE OR REPLACE VIEW {s}.pg_attribute AS SELECT %s,
+  PERFORM {s}.create_or_replace(format($v$CREATE OR REPLACE VIEW {s}.pg_attribute AS SELECT %s,
     {s}.encoding_code(trim({s}.encoding(a.atttypid, cm.encoding,
         a.attnum = ANY (coalesce(tm.sortkey, '{{}}')), c.relpersistence = 't')))
       AS attencodingtype,
@@ -195,16 +209,50 @@ BEGIN
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   LEFT JOIN {s}.table_meta tm ON tm.relid = a.attrelid
   LEFT JOIN {s}.column_meta cm ON cm.relid = a.attrelid AND cm.attnum = a.attnum$v$,
-    cols);
+    cols), 'DROP VIEW {s}.pg_attribute');
   SELECT string_agg(format('d.%I', attname), ', ' ORDER BY attnum) INTO cols
     FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_attrdef'::regclass AND attnum > 0
      AND NOT attisdropped AND atttypid <> 'anyarray'::regtype;
   -- Redshift still has pg_attrdef.adsrc, the default's text (PostgreSQL 12 dropped it).
-  EXECUTE format('CREATE OR REPLACE VIEW {s}.pg_attrdef AS SELECT %s, '
-                 'pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS adsrc '
-                 'FROM pg_catalog.pg_attrdef d', cols);
+  PERFORM {s}.create_or_replace(format('CREATE OR REPLACE VIEW {s}.pg_attrdef AS SELECT %s, '
+    'pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS adsrc FROM pg_catalog.pg_attrdef d', cols),
+    'DROP VIEW {s}.pg_attrdef');
 END $$""",
     ]
+
+
+# Redshift: STL_QUERY (DG:r_STL_QUERY), SVL_QLOG (DG:r_SVL_QLOG): the emulator keeps no query
+# history, only what pg_stat_activity has: each session's latest statement, endtime NULL
+# while it runs. (Inlined where another view reads it, so no system view depends on another
+# and each can be replaced alone.)
+_STL_QUERY = """SELECT u.usesysid::integer AS userid, a.pid AS query,
+       'default'::char(320) AS label,
+       coalesce(a.backend_xid::text, '0')::bigint AS xid, a.pid AS pid,
+       a.datname::char(32) AS database, left(a.query, 4000)::char(4000) AS querytxt,
+       (a.query_start AT TIME ZONE 'UTC')::timestamp AS starttime,
+       CASE WHEN a.state = 'active' THEN NULL
+            ELSE (a.state_change AT TIME ZONE 'UTC')::timestamp END AS endtime,
+       0 AS aborted, 0 AS insert_pristine, 0 AS concurrency_scaling_status
+  FROM pg_catalog.pg_stat_activity a
+  LEFT JOIN pg_catalog.pg_user u ON u.usename = a.usename
+ WHERE a.backend_type = 'client backend' AND a.query_start IS NOT NULL"""
+
+
+def _svv_mv_info() -> str:
+    # Redshift: SVV_MV_INFO (DG:r_SVV_MV_INFO), STV_MV_INFO (DG:r_STV_MV_INFO): one row per
+    # materialized view. state 0: recomputed in full on refresh (the emulator's REFRESH always
+    # is); is_stale 't' when it has never been populated.
+    s = SCHEMA
+    return f"""SELECT current_database()::char(128) AS database_name,
+       m.schemaname::char(128) AS schema_name, m.matviewowner::char(128) AS user_name,
+       m.matviewname::char(128) AS name,
+       CASE WHEN m.ispopulated THEN 'f' ELSE 't' END::char(1) AS is_stale,
+       0 AS state,
+       CASE WHEN coalesce(mm.autorefresh, false) THEN 't' ELSE 'f' END::char(1) AS autorefresh,
+       'f'::char(1) AS autorewrite
+  FROM pg_catalog.pg_matviews m
+  LEFT JOIN {s}.mv_meta mm
+         ON mm.relid = format('%I.%I', m.schemaname, m.matviewname)::regclass"""
 
 
 # (name, kind, body) of every object created in the system schema.
@@ -428,35 +476,18 @@ def _objects() -> list[tuple[str, str, str]]:
   FROM pg_catalog.pg_stat_activity a
  WHERE a.backend_type = 'client backend'""",
         ),
-        # Redshift: STL_QUERY (DG:r_STL_QUERY), SVL_QLOG (DG:r_SVL_QLOG): the emulator keeps
-        # no query history, only the statements running now (pg_stat_activity), so these
-        # show what is in flight; endtime is NULL until it finishes.
-        (
-            "stl_query",
-            "VIEW",
-            """AS SELECT u.usesysid::integer AS userid, a.pid AS query,
-       'default'::char(320) AS label,
-       coalesce(a.backend_xid::text, '0')::bigint AS xid, a.pid AS pid,
-       a.datname::char(32) AS database, left(a.query, 4000)::char(4000) AS querytxt,
-       (a.query_start AT TIME ZONE 'UTC')::timestamp AS starttime,
-       CASE WHEN a.state = 'active' THEN NULL
-            ELSE (a.state_change AT TIME ZONE 'UTC')::timestamp END AS endtime,
-       0 AS aborted, 0 AS insert_pristine, 0 AS concurrency_scaling_status
-  FROM pg_catalog.pg_stat_activity a
-  LEFT JOIN pg_catalog.pg_user u ON u.usename = a.usename
- WHERE a.backend_type = 'client backend' AND a.query_start IS NOT NULL""",
-        ),
+        ("stl_query", "VIEW", f"AS {_STL_QUERY}"),
         (
             "svl_qlog",
             "VIEW",
-            """AS SELECT userid, query, xid, pid, starttime, endtime,
+            f"""AS SELECT userid, query, xid, pid, starttime, endtime,
        (extract(epoch FROM coalesce(endtime, now() AT TIME ZONE 'UTC') - starttime)
         * 1000000)::bigint AS elapsed,
        aborted, label, left(querytxt, 60)::char(60) AS substring,
        NULL::integer AS source_query,
        'Ran on the main cluster'::text AS concurrency_scaling_status_txt,
        0 AS from_sp_call
-  FROM {target}.stl_query""",
+  FROM ({_STL_QUERY}) q""",
         ),
         # Redshift: STL_LOAD_ERRORS (DG:r_STL_LOAD_ERRORS): COPY's load errors. The
         # emulator's COPY loads nothing from files, so there are none.
@@ -472,30 +503,14 @@ def _objects() -> list[tuple[str, str, str]]:
        NULL::bigint AS start_offset
  WHERE false""",
         ),
-        # Redshift: SVV_MV_INFO (DG:r_SVV_MV_INFO), STV_MV_INFO (DG:r_STV_MV_INFO): one row
-        # per materialized view. state 0: recomputed in full on refresh (the emulator's
-        # REFRESH always is); is_stale 't' when it has never been populated.
-        (
-            "svv_mv_info",
-            "VIEW",
-            f"""AS SELECT current_database()::char(128) AS database_name,
-       m.schemaname::char(128) AS schema_name, m.matviewowner::char(128) AS user_name,
-       m.matviewname::char(128) AS name,
-       CASE WHEN m.ispopulated THEN 'f' ELSE 't' END::char(1) AS is_stale,
-       0 AS state,
-       CASE WHEN coalesce(mm.autorefresh, false) THEN 't' ELSE 'f' END::char(1) AS autorefresh,
-       'f'::char(1) AS autorewrite
-  FROM pg_catalog.pg_matviews m
-  LEFT JOIN {s}.mv_meta mm
-         ON mm.relid = format('%I.%I', m.schemaname, m.matviewname)::regclass""",
-        ),
+        ("svv_mv_info", "VIEW", f"AS {_svv_mv_info()}"),
         (
             "stv_mv_info",
             "VIEW",
-            """AS SELECT database_name AS db_name, schema_name AS schema, name,
+            f"""AS SELECT database_name AS db_name, schema_name AS schema, name,
        0::bigint AS updated_upto_xid, is_stale, user_name AS owner_user_name, state,
        autorefresh, autorewrite
-  FROM {target}.svv_mv_info""",
+  FROM ({_svv_mv_info()}) m""",
         ),
         # Redshift: SVV_RELATION_PRIVILEGES (DG:r_SVV_RELATION_PRIVILEGES), read by dbt's
         # grants: one row per privilege a user or role holds on a table or view.
@@ -573,25 +588,35 @@ SELECT current_database()::text AS database, n.nspname::text AS schema,
    AND {s}.table_rows(c.oid) > 0"""
 
 
-# Views the emulator has in its own schema (catalog.py, and SVV_TABLE_INFO above) get a
-# pg_catalog name too, as on Redshift, so a pg_catalog-qualified query finds them.
-_OWN_VIEWS = ("svv_table_info", "pg_table_def", "svv_columns", "stv_db_isolation_level")
+# SVV_TABLE_INFO lives in the emulator's schema (the rules qualify it there) and gets a
+# pg_catalog name too, as on Redshift, so a pg_catalog-qualified query finds it.
+def _table_info_statements() -> list[str]:
+    s = SCHEMA
+    alias = "pg_catalog.svv_table_info"
+    sudo = f"""IF {_TARGET} = 'pg_catalog' THEN
+    PERFORM set_config('allow_system_table_mods', 'on', true);"""
+    return [
+        # The alias goes first, so the view it reads can be replaced.
+        f"""DO $$ BEGIN
+  {sudo}
+    DROP VIEW IF EXISTS {alias};
+  END IF;
+END $$""",
+        f"SELECT {s}.create_or_replace({_literal(_table_info_sql())}, "
+        f"'DROP VIEW {s}.svv_table_info')",
+        f"""DO $$ BEGIN
+  {sudo}
+    CREATE VIEW {alias} AS SELECT * FROM {s}.svv_table_info;
+    GRANT SELECT ON {alias} TO PUBLIC;
+  END IF;
+END $$""",
+    ]
 
 
 def sysviews_sql() -> list[str]:
     """Idempotent statements, run after catalog.py's (they use its tables and functions)."""
-    out = [*_helpers_sql(), *_shadow_catalogs_sql(), _table_info_sql()]
+    out = [*_helpers_sql(), *_shadow_catalogs_sql(), *_table_info_statements()]
     for name, kind, body in _objects():
         out.append(_install(name, kind, body))
-    for name in _OWN_VIEWS:
-        out.append(
-            f"""DO $$ BEGIN
-  IF {_TARGET} = 'pg_catalog' THEN
-    PERFORM set_config('allow_system_table_mods', 'on', true);
-    CREATE OR REPLACE VIEW pg_catalog.{name} AS SELECT * FROM {SCHEMA}.{name};
-    GRANT SELECT ON pg_catalog.{name} TO PUBLIC;
-  END IF;
-END $$"""
-        )
     out.append(f"GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO PUBLIC")
     return out

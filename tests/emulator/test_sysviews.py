@@ -316,3 +316,18 @@ def test_svv_mv_info_lists_materialized_views(conn: psycopg.Connection[Any], t: 
         assert rows(conn, f"SELECT count(*) FROM stv_mv_info WHERE trim(name) = '{t}_mv'") == [(1,)]
     finally:
         conn.execute(f"DROP MATERIALIZED VIEW {t}_mv")
+
+
+def test_setup_replaces_a_system_view_an_older_emulator_left(pg_url: str, connect: Connect) -> None:
+    # A --data-dir database set up by another version: a system view with other columns is
+    # dropped and created again (CREATE OR REPLACE cannot change a view's columns).
+    connect()  # the database is set up
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        target = admin.execute("SELECT redshift_emulator.system_schema()").fetchone()
+        assert target is not None
+        admin.execute("SET allow_system_table_mods = on")
+        admin.execute(f"DROP VIEW {target[0]}.svv_external_schemas")
+        admin.execute(f"CREATE VIEW {target[0]}.svv_external_schemas AS SELECT 1 AS old")
+        admin.execute("COMMENT ON SCHEMA redshift_emulator IS 'setup of another version'")
+    conn = connect()  # a new session: the emulator sets the database up again
+    assert columns(conn, "svv_external_schemas") == DOCUMENTED["svv_external_schemas"]
