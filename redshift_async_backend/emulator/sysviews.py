@@ -24,6 +24,7 @@ without external schemas.
 from __future__ import annotations
 
 from .catalog import SCHEMA
+from .show import show_sql
 
 # The schema the system views go to: pg_catalog when the setup session may create objects
 # there, else the emulator's own schema. Resolved once per setup, in SQL (see install()).
@@ -619,4 +620,4 @@ def sysviews_sql() -> list[str]:
     for name, kind, body in _objects():
         out.append(_install(name, kind, body))
     out.append(f"GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO PUBLIC")
-    return out
+    return [*out, *show_sql()]
