@@ -131,6 +131,9 @@ BEGIN
           VALUES (cmd.objid, coalesce((meta->>'autorefresh')::boolean, false),
                   coalesce((meta->>'backup')::boolean, true))
           ON CONFLICT (relid) DO NOTHING;
+          -- A materialized view's DISTSTYLE / DISTKEY / SORTKEY are recorded as a
+          -- table's are (DG:materialized-view-create-sql-command).
+          PERFORM {s}.apply_meta(cmd.objid, meta, true);
         END IF;
       END LOOP;
     END IF;
@@ -180,7 +183,7 @@ $$""",
 
 
 def _shadow_catalogs_sql() -> list[str]:
-    """pg_class / pg_attribute / pg_attrdef with Redshift's extra columns (module doc)."""
+    """pg_class / pg_attribute / pg_attrdef / pg_views as Redshift has them (module doc)."""
     s = SCHEMA
     # The column lists come from the upstream's own catalogs, so every PostgreSQL version
     # gets all of its columns, followed by Redshift's.
@@ -214,6 +217,14 @@ BEGIN
   SELECT string_agg(format('d.%I', attname), ', ' ORDER BY attnum) INTO cols
     FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_attrdef'::regclass AND attnum > 0
      AND NOT attisdropped AND atttypid <> 'anyarray'::regtype;
+  -- Redshift lists materialized views in pg_views, their definition beginning with
+  -- "create materialized view" (dbt-redshift finds them so); PostgreSQL in pg_matviews.
+  PERFORM {s}.create_or_replace($v$CREATE OR REPLACE VIEW {s}.pg_views AS
+    SELECT schemaname, viewname, viewowner, definition FROM pg_catalog.pg_views
+    UNION ALL
+    SELECT schemaname, matviewname, matviewowner,
+           'create materialized view ' || quote_ident(matviewname) || ' as ' || definition
+      FROM pg_catalog.pg_matviews$v$, 'DROP VIEW {s}.pg_views');
   -- Redshift still has pg_attrdef.adsrc, the default's text (PostgreSQL 12 dropped it).
   PERFORM {s}.create_or_replace(format('CREATE OR REPLACE VIEW {s}.pg_attrdef AS SELECT %s, '
     'pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS adsrc FROM pg_catalog.pg_attrdef d', cols),
@@ -538,7 +549,8 @@ def _objects() -> list[tuple[str, str, str]]:
 def _table_info_sql() -> str:
     s = SCHEMA
     # Redshift: SVV_TABLE_INFO (DG:r_SVV_TABLE_INFO): every documented column; omits empty
-    # tables. One node, one slice: nothing is skewed, nothing unsorted, statistics current.
+    # tables. A materialized view is listed under its own name (dbt-redshift reads its dist
+    # and sort style there). One node, one slice: nothing is skewed, nothing unsorted, statistics current.
     # size counts 1 MB blocks (at least one per column, as Redshift allocates them).
     return f"""CREATE OR REPLACE VIEW {s}.svv_table_info AS
 SELECT current_database()::text AS database, n.nspname::text AS schema,
@@ -583,9 +595,10 @@ SELECT current_database()::text AS database, n.nspname::text AS schema,
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN {s}.table_meta tm ON tm.relid = c.oid
   LEFT JOIN {s}.relation_created rc ON rc.relid = c.oid
- WHERE c.relkind IN ('r', 'p')
+ WHERE c.relkind IN ('r', 'p', 'm')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema', '{s}')
    AND n.nspname NOT LIKE 'pg_toast%'
+   AND (c.relkind <> 'm' OR c.relispopulated)
    AND {s}.table_rows(c.oid) > 0"""
 
 

@@ -331,3 +331,35 @@ def test_setup_replaces_a_system_view_an_older_emulator_left(pg_url: str, connec
         admin.execute("COMMENT ON SCHEMA redshift_emulator IS 'setup of another version'")
     conn = connect()  # a new session: the emulator sets the database up again
     assert columns(conn, "svv_external_schemas") == DOCUMENTED["svv_external_schemas"]
+
+
+def test_materialized_view_options_from_the_rules_marker(
+    conn: psycopg.Connection[Any], t: str
+) -> None:
+    # DG:materialized-view-create-sql-command: BACKUP, DISTSTYLE/DISTKEY/SORTKEY and AUTO
+    # REFRESH, as the rules pass them on in a marker comment: recorded, and shown where
+    # dbt-redshift reads them (SVV_TABLE_INFO, SVV_MV_INFO, pg_views).
+    conn.execute(f"CREATE TABLE {t} (k INTEGER, v INTEGER)")
+    conn.execute(f"INSERT INTO {t} VALUES (1, 2), (1, 3), (2, 4)")
+    marker = (
+        f'{{"name": "{t}_mv", "autorefresh": true, "backup": false, "diststyle": "KEY", '
+        '"distkey": "k", "sortkind": "COMPOUND", "sortkey": ["k"]}'
+    )
+    conn.execute(
+        f"CREATE MATERIALIZED VIEW {t}_mv AS SELECT k, sum(v) AS total FROM {t} GROUP BY k "
+        f"/*redshift_emulator.relation:{marker}*/"
+    )
+    try:
+        assert rows(
+            conn, f"SELECT diststyle, sortkey1 FROM svv_table_info WHERE \"table\" = '{t}_mv'"
+        ) == [("KEY(k)", "k")]
+        assert rows(conn, f"SELECT autorefresh FROM svv_mv_info WHERE trim(name) = '{t}_mv'") == [
+            ("t",)
+        ]
+        (definition,) = rows(
+            conn,
+            f"SELECT definition FROM redshift_emulator.pg_views WHERE viewname = '{t}_mv'",
+        )[0]
+        assert definition.startswith(f"create materialized view {t}_mv as ")
+    finally:
+        conn.execute(f"DROP MATERIALIZED VIEW {t}_mv")
