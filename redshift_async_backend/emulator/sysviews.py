@@ -550,8 +550,9 @@ def _table_info_sql() -> str:
     s = SCHEMA
     # Redshift: SVV_TABLE_INFO (DG:r_SVV_TABLE_INFO): every documented column; omits empty
     # tables. A materialized view is listed under its own name (dbt-redshift reads its dist
-    # and sort style there). One node, one slice: nothing is skewed, nothing unsorted, statistics current.
-    # size counts 1 MB blocks (at least one per column, as Redshift allocates them).
+    # and sort style there). One node, one slice: nothing is skewed, nothing unsorted,
+    # statistics current. size counts 1 MB blocks (at least one per column, as Redshift
+    # allocates them).
     return f"""CREATE OR REPLACE VIEW {s}.svv_table_info AS
 SELECT current_database()::text AS database, n.nspname::text AS schema,
        c.oid AS table_id, c.relname::text AS "table",

@@ -4,6 +4,7 @@ page: the columns the page lists, in its order, and what they mean."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,6 +38,12 @@ def columns(conn: psycopg.Connection[Any], relation: str) -> list[str]:
 
 def rows(conn: psycopg.Connection[Any], sql: str) -> list[tuple[Any, ...]]:
     return conn.execute(sql).fetchall()
+
+
+def marked(name: str, **options: object) -> str:
+    """The comment the rules append to CREATE VIEW / MATERIALIZED VIEW with Redshift's
+    options, which sysviews.py's event trigger records."""
+    return f"/*redshift_emulator.relation:{json.dumps({'name': name, **options})}*/"
 
 
 # Each view's documented columns, in the order of its page.
@@ -211,7 +218,7 @@ def test_pg_get_late_binding_view_cols_lists_only_late_binding_views(
     assert rows(conn, sql) == []
     conn.execute(
         f"CREATE OR REPLACE VIEW {t}_v AS SELECT a, b FROM {t} "
-        f'/*redshift_emulator.relation:{{"name": "{t}_v", "late_binding": true}}*/'
+        + marked(f"{t}_v", late_binding=True)
     )
     assert rows(conn, sql) == [
         ("public", f"{t}_v", "a", "integer", 1),
@@ -341,13 +348,10 @@ def test_materialized_view_options_from_the_rules_marker(
     # dbt-redshift reads them (SVV_TABLE_INFO, SVV_MV_INFO, pg_views).
     conn.execute(f"CREATE TABLE {t} (k INTEGER, v INTEGER)")
     conn.execute(f"INSERT INTO {t} VALUES (1, 2), (1, 3), (2, 4)")
-    marker = (
-        f'{{"name": "{t}_mv", "autorefresh": true, "backup": false, "diststyle": "KEY", '
-        '"distkey": "k", "sortkind": "COMPOUND", "sortkey": ["k"]}'
-    )
+    options = {"autorefresh": True, "backup": False, "diststyle": "KEY", "distkey": "k"}
     conn.execute(
         f"CREATE MATERIALIZED VIEW {t}_mv AS SELECT k, sum(v) AS total FROM {t} GROUP BY k "
-        f"/*redshift_emulator.relation:{marker}*/"
+        + marked(f"{t}_mv", **options, sortkind="COMPOUND", sortkey=["k"])
     )
     try:
         assert rows(
