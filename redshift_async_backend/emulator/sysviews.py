@@ -65,6 +65,19 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _event_trigger(name: str, event: str, function: str, tags: str = "") -> list[str]:
+    """An event trigger created once, firing in replica sessions too (see catalog.py)."""
+    when = f" WHEN TAG IN ({tags})" if tags else ""
+    return [
+        f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '{name}') THEN
+    CREATE EVENT TRIGGER {name} ON {event}{when} EXECUTE FUNCTION {function};
+  END IF;
+END $$""",
+        f"ALTER EVENT TRIGGER {name} ENABLE ALWAYS",
+    ]
+
+
 def _helpers_sql() -> list[str]:
     s = SCHEMA
     return [
@@ -151,20 +164,14 @@ BEGIN
     DELETE FROM {s}.mv_meta WHERE relid = obj.objid;
   END LOOP;
 END $$""",
-        f"""DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '{s}_relation_created') THEN
-    CREATE EVENT TRIGGER {s}_relation_created ON ddl_command_end
-      WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE VIEW',
-                   'CREATE MATERIALIZED VIEW')
-      EXECUTE FUNCTION {s}.on_create_relation();
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '{s}_relation_dropped') THEN
-    CREATE EVENT TRIGGER {s}_relation_dropped ON sql_drop
-      EXECUTE FUNCTION {s}.on_drop_relation();
-  END IF;
-END $$""",
-        f"ALTER EVENT TRIGGER {s}_relation_created ENABLE ALWAYS",
-        f"ALTER EVENT TRIGGER {s}_relation_dropped ENABLE ALWAYS",
+        *_event_trigger(
+            f"{s}_relation_created",
+            "ddl_command_end",
+            f"{s}.on_create_relation()",
+            "'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE VIEW', "
+            "'CREATE MATERIALIZED VIEW'",
+        ),
+        *_event_trigger(f"{s}_relation_dropped", "sql_drop", f"{s}.on_drop_relation()"),
         # Redshift's pg_class.reldiststyle (DG:r_PG_CLASS_INFO): 0 EVEN, 1 KEY, 8 ALL; an
         # AUTO table shows its effective style in releffectivediststyle: 10 AUTO(ALL),
         # 11 AUTO(EVEN), 12 AUTO(KEY). A table the emulator keeps small is AUTO(ALL).

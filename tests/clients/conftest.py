@@ -25,6 +25,11 @@ USER = "postgres"
 PASSWORD = "lane-secret"
 
 
+def login(emu: Emulator) -> dict[str, Any]:
+    """Where and as whom a client connects (the database keyword differs per driver)."""
+    return {"host": emu.host, "port": emu.port, "user": USER, "password": PASSWORD}
+
+
 def pending(rule: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(
         strict=True, reason=f"until the emulator has the rule: {rule} (issue #18)"
@@ -40,14 +45,7 @@ def emulator(pg_url: str) -> Iterator[Emulator]:
 @pytest.fixture(scope="session")
 def sql(emulator: Emulator) -> Iterator[Callable[..., list[tuple[Any, ...]]]]:
     """Rows of one statement, through the emulator (psycopg, autocommit)."""
-    conn = psycopg.connect(
-        host=emulator.host,
-        port=emulator.port,
-        dbname=emulator.database,
-        user=USER,
-        password=PASSWORD,
-        autocommit=True,
-    )
+    conn = psycopg.connect(**login(emulator), dbname=emulator.database, autocommit=True)
 
     def rows(statement: str, params: Any = None) -> list[tuple[Any, ...]]:
         cur = conn.execute(statement, params)

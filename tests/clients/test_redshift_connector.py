@@ -11,7 +11,7 @@ import redshift_connector
 
 from redshift_async_backend.emulator import Emulator
 
-from .conftest import PASSWORD, USER, pending
+from .conftest import login, pending
 
 SCHEMA = "rc_meta"
 # The driver's get_tables filters on a select-list alias in WHERE; its get_columns writes a
@@ -38,14 +38,7 @@ def cursor(emulator: Emulator, sql: Callable[..., Any]) -> Iterator[Any]:
         f"CREATE FUNCTION {SCHEMA}.twice(INTEGER) RETURNS INTEGER STABLE AS $$ SELECT $1 * 2 $$ "
         "LANGUAGE sql"
     )
-    conn = redshift_connector.connect(
-        host=emulator.host,
-        port=emulator.port,
-        database=emulator.database,
-        user=USER,
-        password=PASSWORD,
-        ssl=False,
-    )
+    conn = redshift_connector.connect(**login(emulator), database=emulator.database, ssl=False)
     conn.autocommit = True
     yield conn.cursor()
     conn.close()
