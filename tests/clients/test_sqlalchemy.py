@@ -199,3 +199,20 @@ def test_reflect_the_whole_schema(engine: sa.Engine, shop: sa.MetaData) -> None:
     orders = md.tables[f"{shop.schema}.orders"]
     assert orders.dialect_options["redshift"]["distkey"] == "customer_id"
     assert [c.name for c in orders.primary_key] == ["id"]
+
+
+@pending(CATALOG_RULE)  # pandas asks the dialect's has_table
+def test_pandas_to_sql_and_read_sql(engine: sa.Engine, shop: sa.MetaData) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"sku": ["a-1", "b-2"], "qty": [3, 4]})
+    # pandas creates the table (its existence check is the dialect's) and inserts the rows.
+    frame.to_sql("stock", engine, schema=shop.schema, index=False)
+    frame.to_sql("stock", engine, schema=shop.schema, index=False, if_exists="append")
+    got = pd.read_sql(f"SELECT sku, qty FROM {shop.schema}.stock ORDER BY sku, qty", engine)
+    assert got.to_dict("records") == [
+        {"sku": "a-1", "qty": 3},
+        {"sku": "a-1", "qty": 3},
+        {"sku": "b-2", "qty": 4},
+        {"sku": "b-2", "qty": 4},
+    ]
