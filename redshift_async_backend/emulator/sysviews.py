@@ -587,6 +587,7 @@ SELECT current_database()::text AS database, n.nspname::text AS schema,
        coalesce(cardinality(tm.sortkey), 0)::integer AS sortkey_num,
        greatest(ceil(pg_total_relation_size(c.oid) / 1048576.0),
                 c.relnatts)::bigint AS size,
+       -- Of the space of one 160 GB node (a dc2.large's) beyond what the database holds.
        (100.0 * greatest(ceil(pg_total_relation_size(c.oid) / 1048576.0), c.relnatts)
         / greatest(1, ceil(pg_database_size(current_database()) / 1048576.0)
                       + 160 * 1024))::numeric(10, 4) AS pct_used,
