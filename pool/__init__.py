@@ -5,6 +5,7 @@ The bookkeeping lives in ``pool.core`` as pure code; ``ConnectionPool`` and
 through the adapters of ``pool.adapters``. See docs/pool.md.
 """
 
+from ._cancel import complete
 from .adapters import (
     Adapter,
     AsyncAdapter,
@@ -16,17 +17,19 @@ from .adapters import (
     ThreadedAdapter,
     to_thread_connect,
 )
-from .errors import PoolClosed, PoolError, PoolTimeout
+from .errors import AdapterMismatch, ConnectionStateError, PoolClosed, PoolError, PoolTimeout
 from .pool import ConnectionPool
 from .pool_async import AsyncConnectionPool
 
 __all__ = [
     "Adapter",
+    "AdapterMismatch",
     "AsyncAdapter",
     "AsyncConnectionPool",
     "AsyncPsycopgAdapter",
     "ConnState",
     "ConnectionPool",
+    "ConnectionStateError",
     "DBAPIAdapter",
     "PoolClosed",
     "PoolError",
@@ -34,5 +37,6 @@ __all__ = [
     "PsycopgAdapter",
     "RedshiftConnectorAdapter",
     "ThreadedAdapter",
+    "complete",
     "to_thread_connect",
 ]

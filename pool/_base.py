@@ -8,8 +8,9 @@ import random
 from typing import Any
 
 from . import _fork
+from .adapters import ConnState
 from .core import PoolConfig, PoolCore, Record
-from .errors import PoolClosed, PoolTimeout
+from .errors import ConnectionStateError, PoolClosed, PoolError, PoolTimeout
 
 logger = logging.getLogger("pool")
 
@@ -33,7 +34,7 @@ class BasePool:
         name: str | None,
         keepalive: float | None,
         leak_timeout: float | None,
-        check_bypass: float,
+        check_bypass: float | None,
         lifetime_jitter: float,
         reconnect_delay: float,
         reconnect_max_delay: float,
@@ -68,6 +69,11 @@ class BasePool:
         self._configure = configure
         self._adapter: Any = None
         self._check_fn: Any = None
+        # The adapter's liveness check is skipped for a connection used (or opened) in
+        # the last half second; a check of the user's own runs at every checkout.
+        if check_bypass is None:
+            check_bypass = 0.5 if check is None else 0.0
+        self._check_bypass = check_bypass
         self._rng = random.Random()
         self._core = PoolCore(cfg, self._signal_factory(), rng=self._rng, name=self.name)
         self._fork_gen = _fork.generation
@@ -120,14 +126,35 @@ class BasePool:
         )
 
     def _timeout_error(self, timeout: float) -> PoolTimeout:
-        # Only the error's type is named: driver messages can quote connection strings.
         last = self._core.last_error
-        extra = f"; the last connection attempt failed with {type(last).__name__}" if last else ""
+        extra = ""
+        if last is not None:
+            what = "health check" if self._core.last_error_was_check else "connection attempt"
+            extra = f"; the last {what} failed with {_describe(last)}"
         err = PoolTimeout(
             f"couldn't get a connection from pool {self.name!r} within {timeout:g} s{extra}"
         )
         err.__cause__ = last
         return err
+
+    def _reset_left_ok(self, state: ConnState) -> bool:
+        """After ``reset``: only a connection it left idle may be handed out again. One
+        left in a transaction is not rolled back: the rollback would undo the reset
+        itself (psycopg outside autocommit opens a transaction for ``RESET ALL``)."""
+        if state is ConnState.IDLE:
+            return True
+        logger.warning(
+            "pool %r: reset left the connection %s; discarding it", self.name, _STATES[state]
+        )
+        return False
+
+    def _check_configured(self, state: ConnState) -> None:
+        """After ``configure``: a connection it left in a transaction fails the attempt
+        (logged, counted, retried with backoff); rolling back would drop the settings."""
+        if state is not ConnState.IDLE:
+            raise ConnectionStateError(
+                f"configure left the connection {_STATES[state]}: commit, or set autocommit"
+            )
 
     def _orphan(self, conn: Any) -> bool:
         return any(rec.conn is conn for rec in self._orphans)
@@ -148,6 +175,27 @@ class BasePool:
         logger.warning(
             "pool %r: connection attempt failed (%s); retrying in %.2f s",
             self.name,
-            type(exc).__name__,
+            _describe(exc),
             delay,
         )
+
+    def _log_reset_failure(self, exc: BaseException) -> None:
+        logger.warning(
+            "pool %r: reset failed (%s); discarding the connection", self.name, _describe(exc)
+        )
+
+
+_STATES = {
+    ConnState.INTRANS: "in a transaction",
+    ConnState.INERROR: "in a failed transaction",
+    ConnState.ACTIVE: "running a command",
+    ConnState.BROKEN: "broken",
+}
+
+
+def _describe(exc: BaseException) -> str:
+    # A driver's message can quote its connection string (with a password): only its
+    # type is named. The pool's own messages are safe, and say what to fix.
+    if isinstance(exc, PoolError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__

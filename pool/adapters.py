@@ -11,12 +11,18 @@ each call in a worker thread, for blocking drivers such as redshift_connector.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
-from collections.abc import Awaitable, Callable
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 import anyio.to_thread
+
+from ._cancel import complete
+from .errors import AdapterMismatch
 
 
 class ConnState(enum.Enum):
@@ -42,6 +48,20 @@ class AsyncAdapter(Protocol):
     async def check(self, conn: Any) -> None: ...
     async def close(self, conn: Any) -> None: ...
     def is_fatal(self, conn: Any, exc: BaseException) -> bool: ...
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception behind it (``__cause__``, else ``__context__``).
+
+    A connection-level error usually arrives wrapped: Django's OperationalError from the
+    driver's OperationalError from the socket's error. ``is_fatal`` looks at all of them.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 # psycopg.pq.TransactionStatus values, in order: IDLE, ACTIVE, INTRANS, INERROR, UNKNOWN.
@@ -154,7 +174,9 @@ class RedshiftConnectorAdapter:
         conn.close()
 
     def is_fatal(self, conn: Any, exc: BaseException) -> bool:
-        return isinstance(exc, self._fatal) or self.state(conn) is ConnState.BROKEN
+        return self.state(conn) is ConnState.BROKEN or any(
+            isinstance(e, self._fatal) for e in exception_chain(exc)
+        )
 
 
 class DBAPIAdapter:
@@ -182,14 +204,19 @@ class DBAPIAdapter:
         conn.close()
 
     def is_fatal(self, conn: Any, exc: BaseException) -> bool:
-        return isinstance(exc, OSError) or type(exc).__name__ in (
-            "InterfaceError",
-            "OperationalError",
+        return any(
+            isinstance(e, OSError) or type(e).__name__ in ("InterfaceError", "OperationalError")
+            for e in exception_chain(exc)
         )
 
 
 class ThreadedAdapter:
-    """Async face of a sync adapter: each blocking call runs in a worker thread."""
+    """Async face of a sync adapter: each blocking call runs in a worker thread.
+
+    A call, once started, runs to its end even if the calling task is cancelled (the
+    cancellation is raised after it): otherwise the next call on the connection (the
+    close that follows a cancelled check) would run in another thread at the same time.
+    """
 
     def __init__(self, adapter: Adapter) -> None:
         self.adapter = adapter
@@ -197,46 +224,127 @@ class ThreadedAdapter:
     def state(self, conn: Any) -> ConnState:
         return self.adapter.state(conn)
 
+    async def _call(self, method: Callable[[Any], Any], conn: Any) -> None:
+        result = await complete(anyio.to_thread.run_sync, method, conn)
+        if inspect.isawaitable(result):
+            _discard_awaitable(result)
+            raise AdapterMismatch(
+                f"{type(self.adapter).__name__}.{method.__name__} returned an awaitable: "
+                f"{type(conn).__name__} is an async connection and needs an async adapter"
+            )
+
     async def rollback(self, conn: Any) -> None:
-        await anyio.to_thread.run_sync(self.adapter.rollback, conn)
+        await self._call(self.adapter.rollback, conn)
 
     async def check(self, conn: Any) -> None:
-        await anyio.to_thread.run_sync(self.adapter.check, conn)
+        await self._call(self.adapter.check, conn)
 
     async def close(self, conn: Any) -> None:
-        await anyio.to_thread.run_sync(self.adapter.close, conn)
+        await self._call(self.adapter.close, conn)
 
     def is_fatal(self, conn: Any, exc: BaseException) -> bool:
         return self.adapter.is_fatal(conn, exc)
 
 
+def _discard_awaitable(result: Any) -> None:
+    close = getattr(result, "close", None)  # a coroutine never awaited: no warning
+    if callable(close):
+        close()
+
+
+def _close_quietly(conn: Any) -> None:
+    with contextlib.suppress(Exception):
+        conn.close()
+
+
 def to_thread_connect(connect: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
-    """Make an async connect callable out of a blocking one (e.g. redshift_connector's)."""
+    """Make an async connect callable out of a blocking one (e.g. redshift_connector's).
+
+    If the calling task is cancelled while the thread connects, the task does not wait
+    (a server that does not answer would hold it): the connection the thread still
+    makes is closed, by the thread or by the task, whichever sees it second.
+    """
 
     async def aconnect() -> Any:
-        return await anyio.to_thread.run_sync(connect)
+        lock = threading.Lock()
+        box: dict[str, Any] = {}
+
+        def run() -> Any:
+            conn = connect()
+            with lock:
+                if "abandoned" in box:
+                    _close_quietly(conn)
+                    return None
+                box["conn"] = conn
+            return conn
+
+        try:
+            return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+        except BaseException:
+            with lock:
+                box["abandoned"] = True
+                conn = box.pop("conn", None)
+            if conn is not None:
+                _close_quietly(conn)
+            raise
 
     return aconnect
 
 
+def _is_instance(conn: Any, module: str, name: str) -> bool:
+    # Only a module that is already imported can have made ``conn``: no import here.
+    mod = sys.modules.get(module)
+    cls = getattr(mod, name, None) if mod is not None else None
+    return cls is not None and isinstance(conn, cls)
+
+
+def _has_async_methods(conn: Any) -> bool:
+    return any(
+        inspect.iscoroutinefunction(getattr(conn, name, None)) for name in ("rollback", "close")
+    )
+
+
 def detect(conn: Any) -> Adapter:
-    """The ready-made adapter for a sync connection, by its driver module."""
-    module = type(conn).__module__.split(".", 1)[0]
-    if module == "psycopg":
+    """The ready-made adapter for a sync connection, by what the connection is (its class
+    or a subclass of it, wherever that subclass is defined)."""
+    if _is_instance(conn, "psycopg", "Connection"):
         return PsycopgAdapter()
-    if module == "redshift_connector":
+    if _is_instance(conn, "redshift_connector", "Connection"):
         return RedshiftConnectorAdapter()
+    if _has_async_methods(conn) or _is_instance(conn, "psycopg", "AsyncConnection"):
+        raise AdapterMismatch(
+            f"{type(conn).__name__} is an async connection: use it with AsyncConnectionPool "
+            "(or pass an adapter whose methods fit it)"
+        )
     return DBAPIAdapter()
 
 
 def detect_async(conn: Any) -> AsyncAdapter:
     """The adapter for a connection made by an async pool's connect callable: psycopg's
-    AsyncConnection natively, anything else (a blocking driver) through threads."""
-    if type(conn).__module__.split(".", 1)[0] == "psycopg" and inspect.iscoroutinefunction(
-        getattr(conn, "rollback", None)
-    ):
+    AsyncConnection (or a subclass) natively, a blocking driver's through threads."""
+    if _is_instance(conn, "psycopg", "AsyncConnection"):
         return AsyncPsycopgAdapter()
+    if _has_async_methods(conn):
+        raise AdapterMismatch(
+            f"no ready-made adapter for the async connection {type(conn).__name__}: "
+            "pass adapter= with async rollback, check and close"
+        )
     return ThreadedAdapter(detect(conn))
+
+
+def check_fits(adapter: Any, conn: Any) -> None:
+    """Refuse, on a new connection, an adapter that would drive it wrongly: a sync one
+    (or a sync one in threads) on an async connection never awaits its rollback or
+    close, and the session stays in its transaction."""
+    sync = isinstance(adapter, ThreadedAdapter) or not inspect.iscoroutinefunction(
+        getattr(adapter, "rollback", None)
+    )
+    if sync and _has_async_methods(conn):
+        name = type(getattr(adapter, "adapter", adapter)).__name__
+        raise AdapterMismatch(
+            f"{type(conn).__name__} is an async connection but the adapter {name} is sync: "
+            "it needs AsyncConnectionPool and an async adapter (or adapter=None)"
+        )
 
 
 def ensure_async(adapter: Any) -> AsyncAdapter:

@@ -40,7 +40,7 @@ class PoolConfig:
     max_lifetime: float | None = 3600.0
     max_idle: float | None = 600.0
     lifetime_jitter: float = 0.05
-    check_bypass: float = 0.5
+    check_bypass: float | None = None
     keepalive: float | None = None
     leak_timeout: float | None = None
     reconnect_delay: float = 0.1
@@ -61,8 +61,12 @@ class PoolConfig:
                 _positive(name, value)
         if not 0.0 <= self.lifetime_jitter < 1.0:
             raise ValueError(f"lifetime_jitter must be in [0, 1), got {self.lifetime_jitter!r}")
-        if self.check_bypass < 0:
-            raise ValueError(f"check_bypass must be >= 0, got {self.check_bypass!r}")
+        if self.check_bypass is not None and not (
+            isinstance(self.check_bypass, int | float)
+            and not isinstance(self.check_bypass, bool)
+            and self.check_bypass >= 0
+        ):
+            raise ValueError(f"check_bypass must be None or >= 0, got {self.check_bypass!r}")
         _positive("reconnect_delay", self.reconnect_delay)
         if self.reconnect_max_delay < self.reconnect_delay:
             raise ValueError(
@@ -171,6 +175,12 @@ class PoolCore:
         self.serial = 0
         self.drain_serial = 0  # records with a smaller serial are retired
         self.last_error: BaseException | None = None
+        self.last_error_was_check = False
+        # Backoff after failed checkout checks, as after failed connects: no connection
+        # attempt starts before ``connect_after``.
+        self.connect_after = 0.0
+        self.check_delay: float | None = None
+        self.check_failed_at = -math.inf
         self.latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._reset_counters()
 
@@ -215,24 +225,32 @@ class PoolCore:
 
         Returns the record if the waiter was granted one (the caller owns it now: it
         either uses it or gives it back with ``give_back``), raises the error it was
-        failed with, or withdraws it from the queue and returns None.
+        failed with, or withdraws it from the queue (its deadline passed: a request
+        error) and returns None.
         """
         if waiter.state == FAILED:
             assert waiter.error is not None
             raise waiter.error
-        return self.withdraw(waiter)
+        return self.withdraw(waiter, now, interrupted=False)
 
-    def withdraw(self, waiter: Waiter) -> Record | None:
+    def withdraw(self, waiter: Waiter, now: float, interrupted: bool = True) -> Record | None:
         """Like ``settle`` but never raises: for a waiter that was interrupted (the
-        interruption must propagate, not be replaced by PoolClosed)."""
+        interruption must propagate, not be replaced by PoolClosed). Either way the
+        request failed: it is counted in ``requests_errors``, its wait in
+        ``requests_wait_ms``. A granted record is returned for ``give_back``."""
         if waiter.state == GRANTED:
+            if interrupted:
+                self.requests_errors += 1
             return waiter.record
         if waiter.state == WAITING:
             self.waiters.remove(waiter)
             waiter.state = ABANDONED
+            self.requests_wait_ms += (now - waiter.queued_at) * 1000.0
+            self.requests_errors += 1
         return None
 
-    def timed_out(self) -> None:
+    def request_failed(self) -> None:
+        """An acquire that held a connection (for its check) ended without one."""
         self.requests_errors += 1
 
     def record_latency(self, seconds: float) -> None:
@@ -278,18 +296,30 @@ class PoolCore:
         rec.last_used = now
         return self._reuse(rec, now)
 
-    def check_failed(self, rec: Record, now: float) -> None:
+    def check_failed(self, rec: Record, now: float, exc: BaseException | None = None) -> None:
         """A checkout health check failed: drop it and every connection idle since before.
 
         One dead connection usually means a server restart or a network cut that killed
         its siblings too; retiring them all at once costs one failed check instead of one
-        per stale connection (each with its own backoff).
+        per stale connection (each with its own backoff). The replacement waits like a
+        reconnection after a failed attempt: a check that fails on every connection
+        must not make the pool open connections as fast as the server accepts them.
         """
         del self.busy[id(rec.conn)]
         self.connections_lost += 1
         self._doom(rec)
         while self.idle:
             self._doom(self.idle.popleft())
+        if now - self.check_failed_at > 2 * self.cfg.reconnect_max_delay:
+            self.check_delay = None  # an old streak: start the backoff over
+        self.check_delay = backoff(self.check_delay, self.cfg, self.rng)
+        self.check_failed_at = now
+        self.connect_after = now + self.check_delay
+        if exc is not None:
+            self.last_error, self.last_error_was_check = exc, True
+
+    def check_passed(self) -> None:
+        self.check_delay = None
 
     def _reuse(self, rec: Record, now: float) -> Waiter | None:
         if (
@@ -346,7 +376,8 @@ class PoolCore:
     def connected(self, conn: Any, now: float, connect_seconds: float) -> Waiter | None:
         """An attempt succeeded: the new connection goes to the first waiter or idles."""
         self.connecting -= 1
-        self.last_error = None
+        if not self.last_error_was_check:
+            self.last_error = None
         self.connections_num += 1
         self.connections_ms += connect_seconds * 1000.0
         self.serial += 1
@@ -358,8 +389,9 @@ class PoolCore:
         return self._hand_out(rec, now)
 
     def connect_failed(self, exc: BaseException) -> None:
+        self.connections_num += 1
         self.connections_errors += 1
-        self.last_error = exc
+        self.last_error, self.last_error_was_check = exc, False
 
     def keep_trying(self) -> bool:
         """After a failed attempt's backoff: is the connection still wanted?
@@ -426,15 +458,18 @@ class PoolCore:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def close(self) -> list[Waiter]:
-        """Stop handing out; fail every waiter; retire idle connections now and
-        borrowed ones when they come back."""
+    def close(self, now: float | None = None) -> list[Waiter]:
+        """Stop handing out; fail every waiter (a request error each); retire idle
+        connections now and borrowed ones when they come back."""
         self.closed = True
         failed = list(self.waiters)
         self.waiters.clear()
         for waiter in failed:
             waiter.state = FAILED
             waiter.error = PoolClosed(f"pool {self.name!r} was closed while waiting")
+            self.requests_errors += 1
+            if now is not None:
+                self.requests_wait_ms += (now - waiter.queued_at) * 1000.0
         while self.idle:
             self._doom(self.idle.popleft())
         return failed

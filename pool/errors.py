@@ -13,3 +13,13 @@ class PoolTimeout(PoolError, TimeoutError):
 
 class PoolClosed(PoolError):
     """The pool is closed (or was closed while the caller was waiting)."""
+
+
+class AdapterMismatch(PoolError, TypeError):
+    """The adapter cannot drive this connection (e.g. a sync adapter on an async
+    connection, whose rollback would never be awaited)."""
+
+
+class ConnectionStateError(PoolError):
+    """A hook (``configure``, ``reset``) left the connection in a state the pool cannot
+    hand out, such as an open transaction."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import _fork
 from ._base import BasePool, logger
-from .adapters import Adapter, ConnState, detect
+from .adapters import Adapter, ConnState, check_fits, detect
 from .core import Record, Waiter, backoff
 from .errors import PoolClosed
 
@@ -45,7 +45,7 @@ class ConnectionPool(BasePool):
         name: str | None = None,
         keepalive: float | None = None,
         leak_timeout: float | None = None,
-        check_bypass: float = 0.5,
+        check_bypass: float | None = None,
         lifetime_jitter: float = 0.05,
         reconnect_delay: float = 0.1,
         reconnect_max_delay: float = 1.0,
@@ -118,7 +118,7 @@ class ConnectionPool(BasePool):
         with self._lock:
             if self._core.closed:
                 return
-            failed = self._core.close()
+            failed = self._core.close(monotonic())
             doomed = self._core.take_doomed()
             self._cond.notify_all()
         self._stop.set()
@@ -172,21 +172,28 @@ class ConnectionPool(BasePool):
                 now = monotonic()
             assert isinstance(rec, Record)
             check = self._check_fn
-            if check is not None and now - rec.last_used > core.cfg.check_bypass:
+            if check is not None and now - rec.last_used >= self._check_bypass:
                 try:
                     check(rec.conn)
-                except Exception:
-                    self._check_failed(rec)
+                except Exception as exc:
+                    # The next connection comes after a backoff (see core.check_failed),
+                    # waited for in the queue: no busy loop of checks and reconnections.
+                    self._check_failed(rec, exc)
                     now = monotonic()
                     if now >= deadline:
                         with self._lock:
-                            core.timed_out()
+                            core.request_failed()
                         raise self._timeout_error(timeout) from None
                     continue
                 except BaseException:
                     # Interrupted mid-check: the connection's state is unknown.
+                    with self._lock:
+                        core.request_failed()
                     self.putconn(rec.conn, discard=True)
                     raise
+                if core.check_delay is not None:
+                    with self._lock:
+                        core.check_passed()
             if core.cfg.leak_timeout is not None:
                 core.mark_leak_check(rec, "".join(traceback.format_stack()[:-1]))
             core.record_latency(monotonic() - t0)
@@ -200,23 +207,22 @@ class ConnectionPool(BasePool):
             # Interrupted (e.g. KeyboardInterrupt): a connection handed over meanwhile
             # goes back to the next waiter instead of being lost.
             with self._lock:
-                rec = core.withdraw(waiter)
-                nxt = core.give_back(rec, monotonic()) if rec is not None else None
+                now = monotonic()
+                rec = core.withdraw(waiter, now)
+                nxt = core.give_back(rec, now) if rec is not None else None
             if nxt is not None:
                 nxt.signal.set()
             raise
         with self._lock:
             rec = core.settle(waiter, monotonic())
-            if rec is None:
-                core.timed_out()
         if rec is None:
             raise self._timeout_error(timeout)
         return rec
 
-    def _check_failed(self, rec: Record) -> None:
+    def _check_failed(self, rec: Record, exc: BaseException) -> None:
         logger.info("pool %r: health check failed; retiring idle connections", self.name)
         with self._lock:
-            self._core.check_failed(rec, monotonic())
+            self._core.check_failed(rec, monotonic(), exc)
             doomed = self._core.take_doomed()
             n = self._core.spawn_needed()
         self._dispose(doomed)
@@ -259,14 +265,10 @@ class ConnectionPool(BasePool):
         if self._reset is not None:
             try:
                 self._reset(conn)
-                state = adapter.state(conn)
-                if state in _ROLLBACK:
-                    adapter.rollback(conn)
-                elif state is not _IDLE:
-                    return False
-            except Exception:
-                logger.warning("pool %r: reset failed; discarding the connection", self.name)
+            except Exception as exc:
+                self._log_reset_failure(exc)
                 return False
+            return self._reset_left_ok(adapter.state(conn))
         return True
 
     @contextmanager
@@ -331,6 +333,11 @@ class ConnectionPool(BasePool):
         delay: float | None = None
         try:
             while True:
+                # After failed checks the next connection waits its backoff.
+                if self._stop.wait(max(0.0, core.connect_after - monotonic())):
+                    with self._lock:
+                        core.connect_abandoned()
+                    return
                 t0 = monotonic()
                 try:
                     conn = self._new_connection()
@@ -370,13 +377,11 @@ class ConnectionPool(BasePool):
         try:
             if self._adapter is None:
                 self._set_adapter(detect(conn))
+            else:
+                check_fits(self._adapter, conn)
             if self._configure is not None:
                 self._configure(conn)
-                state = self._adapter.state(conn)
-                if state in _ROLLBACK:
-                    self._adapter.rollback(conn)
-                elif state is not _IDLE:
-                    raise RuntimeError(f"configure left the connection {state.value}")
+                self._check_configured(self._adapter.state(conn))
         except BaseException:
             self._close_quietly(conn)
             raise
@@ -416,7 +421,8 @@ class ConnectionPool(BasePool):
             self._log_leak(rec, now)
         self._dispose(doomed)
         self._spawn(n)
-        # Probed records exist only after a connection was made, so the adapter is set.
+        if not probe:
+            return  # before the first connection there is no adapter yet
         check = self._check_fn or self._adapter.check
         for rec in probe:
             try:

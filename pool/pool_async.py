@@ -20,9 +20,10 @@ import anyio.lowlevel
 
 from . import _fork
 from ._base import BasePool, logger
-from .adapters import ConnState, detect_async, ensure_async
+from ._cancel import complete
+from .adapters import ConnState, ThreadedAdapter, check_fits, detect_async, ensure_async
 from .core import Record, Waiter, backoff
-from .errors import PoolClosed
+from .errors import AdapterMismatch, PoolClosed
 
 _IDLE = ConnState.IDLE
 _ROLLBACK = (ConnState.INTRANS, ConnState.INERROR)
@@ -53,7 +54,7 @@ class AsyncConnectionPool(BasePool):
         name: str | None = None,
         keepalive: float | None = None,
         leak_timeout: float | None = None,
-        check_bypass: float = 0.5,
+        check_bypass: float | None = None,
         lifetime_jitter: float = 0.05,
         reconnect_delay: float = 0.1,
         reconnect_max_delay: float = 1.0,
@@ -129,20 +130,24 @@ class AsyncConnectionPool(BasePool):
         core = self._core
         if core.closed:
             return
-        failed = core.close()
+        failed = core.close(monotonic())
         for waiter in failed:
             waiter.signal.set()
-        with anyio.CancelScope(shield=True):
-            if self._stop is not None:
-                self._stop.set()
-            if self._ready is not None:
-                self._ready.set()
-            await self._dispose(core.take_doomed())
-            with anyio.move_on_after(timeout):
-                while self._scopes:
-                    await anyio.sleep(0.005)
-            for scope in list(self._scopes):
-                scope.cancel()
+        if self._stop is not None:
+            self._stop.set()
+        if self._ready is not None:
+            self._ready.set()
+        # Runs to its end even if this task is cancelled (asyncio's Task.cancel()
+        # included); the cancellation is raised afterwards.
+        await complete(self._finish_shutdown, core.take_doomed(), timeout)
+
+    async def _finish_shutdown(self, doomed: list[Record], timeout: float) -> None:
+        await self._dispose(doomed)
+        with anyio.move_on_after(timeout):
+            while self._scopes:
+                await anyio.sleep(0.005)
+        for scope in list(self._scopes):
+            scope.cancel()
 
     async def _exit_task_group(self) -> None:
         # Not shielded: cancel scopes must unwind in order, and the background tasks are
@@ -190,26 +195,30 @@ class AsyncConnectionPool(BasePool):
                 now = monotonic()
             assert isinstance(rec, Record)
             check = self._check_fn
-            if check is not None and now - rec.last_used > core.cfg.check_bypass:
+            if check is not None and now - rec.last_used >= self._check_bypass:
                 try:
                     with anyio.move_on_after(deadline - now) as scope:
                         await check(rec.conn)
-                except Exception:
-                    self._check_failed(rec)
+                except Exception as exc:
+                    # The next connection comes after a backoff (see core.check_failed),
+                    # waited for in the queue: no busy loop of checks and reconnections.
+                    self._check_failed(rec, exc)
                     now = monotonic()
                     if now < deadline:
                         continue
-                    core.timed_out()
+                    core.request_failed()
                     raise self._timeout_error(timeout) from None
                 except BaseException:
                     # Cancelled mid-check: the connection's state is unknown, drop it;
                     # the cancellation propagates.
+                    core.request_failed()
                     self._discard(rec)
                     raise
                 if scope.cancelled_caught:
                     self._discard(rec)
-                    core.timed_out()
+                    core.request_failed()
                     raise self._timeout_error(timeout)
+                core.check_passed()
             if core.cfg.leak_timeout is not None:
                 core.mark_leak_check(rec, "".join(traceback.format_stack()[:-1]))
             core.record_latency(monotonic() - t0)
@@ -227,22 +236,22 @@ class AsyncConnectionPool(BasePool):
             # Cancelled while queued. If a connection was handed over in the meantime it
             # goes straight to the next waiter (no I/O, so nothing to shield), and the
             # cancellation propagates unchanged.
-            rec = core.withdraw(waiter)
+            now = monotonic()
+            rec = core.withdraw(waiter, now)
             if rec is not None:
-                nxt = core.give_back(rec, monotonic())
+                nxt = core.give_back(rec, now)
                 if nxt is not None:
                     nxt.signal.set()
                 self._dispose_soon(core.take_doomed())
             raise
         rec = core.settle(waiter, monotonic())
         if rec is None:
-            core.timed_out()
             raise self._timeout_error(timeout)
         return rec
 
-    def _check_failed(self, rec: Record) -> None:
+    def _check_failed(self, rec: Record, exc: BaseException) -> None:
         logger.info("pool %r: health check failed; retiring idle connections", self.name)
-        self._core.check_failed(rec, monotonic())
+        self._core.check_failed(rec, monotonic(), exc)
         self._dispose_soon(self._core.take_doomed())
         self._spawn(self._core.spawn_needed())
 
@@ -253,8 +262,11 @@ class AsyncConnectionPool(BasePool):
 
     async def putconn(self, conn: Any, *, discard: bool = False) -> None:
         """Give a connection back. It is rolled back if in a transaction, and closed (and
-        replaced as needed) if broken, busy, expired, or if ``discard`` is true. The
-        rollback is shielded from cancellation, so the connection is never lost."""
+        replaced as needed) if broken, busy, expired, or if ``discard`` is true.
+
+        The rollback and ``reset`` run to their end even if the task is cancelled
+        (asyncio's ``Task.cancel()`` and ``asyncio.timeout()`` included), then the
+        connection is released and the cancellation raised: it is never lost."""
         core = self._core
         if not core.owns(conn):
             if self._orphan(conn) or self._returned_twice(conn):
@@ -262,23 +274,39 @@ class AsyncConnectionPool(BasePool):
             raise ValueError(
                 f"connection {type(conn).__name__} is not borrowed from pool {self.name!r}"
             )
-        ok = not discard
-        if ok:
+        if not discard:
             state = self._adapter.state(conn)
             if state is not _IDLE or self._reset is not None:
-                with anyio.CancelScope(shield=True):
-                    ok = await self._reset_connection(conn, state)
+                await complete(self._return, conn, state)
+                return
+        doomed = self._release(conn, not discard)
+        if doomed:
+            await complete(self._dispose, doomed)
+
+    async def _return(self, conn: Any, state: ConnState) -> None:
+        ok = False
+        try:
+            ok = await self._reset_connection(conn, state)
+        finally:
+            doomed = self._release(conn, ok)
+            if doomed:
+                await self._dispose(doomed)
+
+    def _release(self, conn: Any, ok: bool) -> list[Record]:
+        """Hand the connection back to the core; what must be closed here (nothing while
+        the task group runs: it closes them in the background)."""
+        core = self._core
         waiter = core.release(conn, monotonic(), ok)
         if waiter is not None:
             waiter.signal.set()
-        if core.doomed:
-            doomed = core.take_doomed()
-            self._spawn(core.spawn_needed())
-            if self._tg is not None:
-                self._tg.start_soon(self._dispose, doomed)
-            else:
-                with anyio.CancelScope(shield=True):
-                    await self._dispose(doomed)
+        if not core.doomed:
+            return []
+        doomed = core.take_doomed()
+        self._spawn(core.spawn_needed())
+        if self._tg is not None:
+            self._tg.start_soon(self._dispose, doomed)
+            return []
+        return doomed
 
     async def _reset_connection(self, conn: Any, state: ConnState) -> bool:
         adapter = self._adapter
@@ -292,14 +320,10 @@ class AsyncConnectionPool(BasePool):
         if self._reset is not None:
             try:
                 await self._reset(conn)
-                state = adapter.state(conn)
-                if state in _ROLLBACK:
-                    await adapter.rollback(conn)
-                elif state is not _IDLE:
-                    return False
-            except Exception:
-                logger.warning("pool %r: reset failed; discarding the connection", self.name)
+            except Exception as exc:
+                self._log_reset_failure(exc)
                 return False
+            return self._reset_left_ok(adapter.state(conn))
         return True
 
     @asynccontextmanager
@@ -313,8 +337,11 @@ class AsyncConnectionPool(BasePool):
             await self.putconn(conn, discard=self._adapter.is_fatal(conn, exc))
             raise
         except BaseException:
-            # Cancelled inside the block: the connection may be mid-command.
-            await self.putconn(conn, discard=self._adapter.state(conn) is not _IDLE)
+            # Cancelled inside the block. A native async connection tells its state: it is
+            # rolled back (to its end, see putconn) or closed if a command still runs. A
+            # blocking one may still be in use by a worker thread the task did not wait
+            # for: closed.
+            await self.putconn(conn, discard=isinstance(self._adapter, ThreadedAdapter))
             raise
         await self.putconn(conn)
 
@@ -361,6 +388,14 @@ class AsyncConnectionPool(BasePool):
             self._scopes.add(scope)
             try:
                 while True:
+                    # After failed checks the next connection waits its backoff.
+                    pause = core.connect_after - monotonic()
+                    if pause > 0:
+                        assert self._stop is not None
+                        with anyio.move_on_after(pause):
+                            await self._stop.wait()
+                        if self._stop.is_set():
+                            return
                     t0 = monotonic()
                     try:
                         conn = await self._new_connection()
@@ -406,26 +441,36 @@ class AsyncConnectionPool(BasePool):
         try:
             if self._adapter is None:
                 self._set_adapter(detect_async(conn))
+            else:
+                check_fits(self._adapter, conn)
             if self._configure is not None:
                 await self._configure(conn)
-                state = self._adapter.state(conn)
-                if state in _ROLLBACK:
-                    await self._adapter.rollback(conn)
-                elif state is not _IDLE:
-                    raise RuntimeError(f"configure left the connection {state.value}")
+                self._check_configured(self._adapter.state(conn))
+        except AdapterMismatch:
+            await complete(self._close_raw, conn)
+            raise
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                await self._close_quietly(conn)
+            await complete(self._close_quietly, conn)
             raise
         return conn
+
+    @staticmethod
+    async def _close_raw(conn: Any) -> None:
+        # The adapter does not fit the connection: close it by its own method.
+        with suppress(Exception):
+            result = conn.close()
+            if inspect.isawaitable(result):
+                await result
 
     def _dispose_soon(self, records: list[Record]) -> None:
         if records and self._tg is not None:
             self._tg.start_soon(self._dispose, records)
 
     async def _dispose(self, records: list[Record]) -> None:
-        for rec in records:
-            await self._close_quietly(rec.conn)
+        # Shielded: the task group may be cancelled while its closing tasks run.
+        with anyio.CancelScope(shield=True):
+            for rec in records:
+                await self._close_quietly(rec.conn)
 
     async def _close_quietly(self, conn: Any) -> None:
         try:
@@ -470,7 +515,8 @@ class AsyncConnectionPool(BasePool):
             self._log_leak(rec, now)
         self._dispose_soon(core.take_doomed())
         self._spawn(core.spawn_needed())
-        # Probed records exist only after a connection was made, so the adapter is set.
+        if not probe:
+            return  # before the first connection there is no adapter yet
         check = self._check_fn or self._adapter.check
         for rec in probe:
             try:

@@ -47,7 +47,7 @@ POOL_OPTIONS: dict[str, tuple[type, ...]] = {
     "max_lifetime": (*_NUMBERS, type(None)),
     "max_idle": (*_NUMBERS, type(None)),
     "check": (bool, type(None)),  # or a callable: see pool_settings()
-    "check_bypass": _NUMBERS,
+    "check_bypass": (*_NUMBERS, type(None)),
     "keepalive": (*_NUMBERS, type(None)),
     "leak_timeout": (*_NUMBERS, type(None)),
     "lifetime_jitter": _NUMBERS,

@@ -12,16 +12,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
 import anyio
 import anyio.to_thread
+import sniffio
 from django.db import DEFAULT_DB_ALIAS, connections
+
+from pool import PoolError, complete, to_thread_connect
 
 from .. import pooling
 from ..base import RedshiftErrorWrapper
-from ..drivers import AsyncConnection, AsyncConnectionAdapter, AsyncResult
+from ..drivers import AsyncConnection, AsyncConnectionAdapter, AsyncResult, Driver
 
 __all__ = ["Connection", "atomic", "connection"]
 
@@ -37,9 +41,12 @@ class Connection:
         self.alias = alias
         self.conn = conn
         self.atomic_depth = 0
-        self._errors = RedshiftErrorWrapper(
-            SimpleNamespace(Database=conn.driver.Database, driver=conn.driver)
-        )
+        self._errors = _error_wrapper(conn.driver)
+        # A blocking driver's statement runs in a worker thread, which a cancelled task
+        # does not wait for (asyncio's cancellation returns at once): after that the
+        # connection may still be busy, so it is closed rather than reused.
+        self._threaded = type(conn).execute is AsyncConnection.execute
+        self.interrupted = False
 
     def __repr__(self) -> str:
         return f"<aio.Connection alias={self.alias!r} driver={self.conn.driver.name!r}>"
@@ -51,8 +58,13 @@ class Connection:
         return self.conn.in_transaction
 
     async def run(self, sql: str, params: Sequence[Any] | None = None) -> AsyncResult:
-        with self._errors:
-            return await self.conn.execute(sql, params)
+        try:
+            with self._errors:
+                return await self.conn.execute(sql, params)
+        except BaseException as exc:
+            if self._threaded and not isinstance(exc, Exception):
+                self.interrupted = True
+            raise
 
     async def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run one statement (or several, ``;``-separated); the row count."""
@@ -113,10 +125,28 @@ async def stream_rows(
 
 
 async def _rollback_quietly(conn: Connection) -> None:
-    # Shielded: a cancelled task still leaves its connection outside any transaction.
-    with anyio.CancelScope(shield=True), suppress(Exception):
+    # To its end even if the task is cancelled: the connection leaves the transaction.
+    # An interrupted connection is closed instead (its thread may still be running).
+    if conn.interrupted:
+        return
+    with suppress(Exception):
         if conn.conn.state().value in ("intrans", "inerror"):
-            await conn.conn.execute("ROLLBACK")
+            await complete(conn.conn.execute, "ROLLBACK")
+
+
+def _error_wrapper(driver: Any) -> RedshiftErrorWrapper:
+    return RedshiftErrorWrapper(SimpleNamespace(Database=driver.Database, driver=driver))
+
+
+def _unavailable(driver: Any, exc: PoolError) -> BaseException:
+    """Django's OperationalError for a pool that has no connection to give, as the sync
+    connections raise it (base.py ``_borrow``): ``except OperationalError`` catches both."""
+    try:
+        with _error_wrapper(driver):
+            raise driver.Database.OperationalError(str(exc)) from exc
+    except BaseException as mapped:
+        return mapped
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- borrowing -----------------------------------------------------------------------------
@@ -127,6 +157,8 @@ class _Held:
     conn: Connection
     task: int
 
+
+_ADAPTER = AsyncConnectionAdapter()
 
 _held: ContextVar[dict[str, _Held] | None] = ContextVar("redshift_aio_held", default=None)
 
@@ -142,21 +174,35 @@ def held(alias: str) -> Connection | None:
     return entry.conn
 
 
+async def _open(driver: Driver, params: Any) -> AsyncConnection:
+    """``driver.aconnect(params)``; a blocking driver's connect (redshift_connector, or
+    psycopg off asyncio) runs through ``pool.to_thread_connect``, so that a connect whose
+    task is cancelled meanwhile (the end of ``asyncio.run()`` cancels every task) is closed
+    by its thread instead of being left open on the server."""
+    if sniffio.current_async_library() == "asyncio" and type(driver).aconnect is not (
+        Driver.aconnect
+    ):
+        return await driver.aconnect(params)
+    raw = await to_thread_connect(partial(driver.connect, params))()
+    raw.autocommit = True  # as Driver.aconnect: the async layer sends BEGIN/COMMIT itself
+    return AsyncConnection(driver, raw)
+
+
 def _aconnect_for(wrapper: Any) -> Callable[[], Awaitable[AsyncConnection]]:
     async def aconnect() -> AsyncConnection:
         params = wrapper.get_connection_params()
         if wrapper.redshift_options.iam is not None:
             # Fetching IAM credentials may call AWS: not on the event loop.
             params = await anyio.to_thread.run_sync(wrapper.login_params, params)
-        conn = await wrapper.driver.aconnect(params)
+        conn = await _open(wrapper.driver, params)
         try:
             # As the sync connections: the session time zone (base.py _configure_timezone).
             zone = wrapper.timezone_name
             if zone and conn.parameter_status("TimeZone") != zone:
                 await conn.execute(wrapper.ops.set_time_zone_sql(), [zone])
         except BaseException:
-            with anyio.CancelScope(shield=True), suppress(Exception):
-                await conn.close()
+            with suppress(Exception):
+                await complete(conn.close)
             raise
         return conn
 
@@ -171,24 +217,34 @@ async def borrow(alias: str) -> AsyncIterator[Connection]:
     if current is not None:
         yield current
         return
-    wrapper = connections[alias]
+    wrapper: Any = connections[alias]
     aconnect = _aconnect_for(wrapper)
-    pool = await pooling.get_async_pool(wrapper, aconnect, adapter=AsyncConnectionAdapter())
+    try:
+        pool = await pooling.get_async_pool(wrapper, aconnect, adapter=_ADAPTER)
+        conn: Any = await pool.getconn() if pool is not None else None
+    except PoolError as exc:
+        mapped = _unavailable(wrapper.driver, exc)
+        raise mapped from mapped.__cause__
     if pool is not None:
-        async with pool.connection() as conn:
-            handle = Connection(alias, conn)
-            try:
-                yield handle
-            except BaseException:
-                await _rollback_quietly(handle)
-                raise
+        handle = Connection(alias, conn)
+        try:
+            yield handle
+        except Exception as exc:
+            # Rolled back by the pool; closed if the error broke it (the whole chain is
+            # looked at: Django's error from the driver's from the socket's).
+            await pool.putconn(conn, discard=handle.interrupted or _ADAPTER.is_fatal(conn, exc))
+            raise
+        except BaseException:
+            await pool.putconn(conn, discard=handle.interrupted)
+            raise
+        await pool.putconn(conn, discard=handle.interrupted)
         return
     conn = await aconnect()
     try:
         yield Connection(alias, conn)
     finally:
-        with anyio.CancelScope(shield=True), suppress(Exception):
-            await conn.close()
+        with suppress(Exception):
+            await complete(conn.close)
 
 
 @asynccontextmanager

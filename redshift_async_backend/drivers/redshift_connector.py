@@ -659,11 +659,9 @@ class PoolAdapter:
         conn.close()
 
     def is_fatal(self, conn: Connection, exc: BaseException) -> bool:
-        # translate_error() re-raises network errors as OperationalError from the original.
-        cause = exc.__cause__
-        return self.raw.is_fatal(conn.raw, exc) or (
-            cause is not None and self.raw.is_fatal(conn.raw, cause)
-        )
+        # The pool's adapter walks the whole chain: Django's OperationalError from ours
+        # (translate_error) from the driver's InterfaceError.
+        return conn.closed or self.raw.is_fatal(conn.raw, exc)
 
 
 # -- the driver ----------------------------------------------------------------------------

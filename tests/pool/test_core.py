@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -82,7 +83,7 @@ def test_interrupted_granted_waiter_gives_the_connection_to_the_next() -> None:
     w1, w2 = core.acquire(0.0), core.acquire(0.0)
     assert isinstance(w1, Waiter) and isinstance(w2, Waiter)
     core.release(conn, 1.0)
-    rec = core.withdraw(w1)
+    rec = core.withdraw(w1, 1.0)
     assert rec is not None
     assert core.give_back(rec, 1.0) is w2
 
@@ -173,6 +174,48 @@ def test_failed_check_invalidates_every_idle_connection() -> None:
     assert len(core.take_doomed()) == 3  # the failed one and the two idle ones
     assert not core.idle and core.size == 1 and core.connections_lost == 1
     assert core.owns(other.conn)  # the borrowed one is left alone
+
+
+def test_failed_checks_delay_the_next_connection_with_backoff() -> None:
+    core = make(min_size=0, max_size=4, reconnect_delay=0.1, reconnect_max_delay=1.0)
+    delays = []
+    for now in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5):
+        fill(core, 1, now=now)
+        rec = core.acquire(now)
+        assert isinstance(rec, Record)
+        core.check_failed(rec, now, RuntimeError("refused"))
+        delays.append(core.connect_after - now)
+    # The reconnection backoff: from 0.1 s, each the previous doubled (capped at 1 s),
+    # jittered down to at most half.
+    assert 0.05 <= delays[0] <= 0.1
+    for previous, delay in itertools.pairwise(delays):
+        assert min(previous, 0.5) <= delay <= min(2 * previous, 1.0)
+    assert delays[-1] > 2 * delays[0]
+    assert core.last_error_was_check and isinstance(core.last_error, RuntimeError)
+    core.check_passed()
+    fill(core, 1, now=4.0)
+    rec = core.acquire(4.0)
+    assert isinstance(rec, Record)
+    core.check_failed(rec, 4.0)
+    assert core.connect_after - 4.0 <= 0.1  # a passed check ended the streak
+
+
+def test_request_counters_have_psycopg_pools_meanings() -> None:
+    core = make(min_size=0, max_size=1)
+    fill(core, 1)
+    core.acquire(0.0)
+    timed_out, cancelled, closed = core.acquire(0.0), core.acquire(0.0), core.acquire(0.0)
+    assert isinstance(timed_out, Waiter) and isinstance(cancelled, Waiter)
+    assert core.settle(timed_out, 0.25) is None  # its deadline passed
+    assert core.withdraw(cancelled, 0.5) is None  # cancelled while queued
+    assert core.close(1.0) == [closed]  # fails the last one
+    stats = core.stats()
+    assert stats["requests_num"] == 4 and stats["requests_queued"] == 3
+    assert stats["requests_errors"] == 3
+    assert stats["requests_wait_ms"] == 250 + 500 + 1000
+    core.connect_failed(OSError("refused"))
+    assert core.stats()["connections_num"] == 2  # attempts: one success, one failure
+    assert core.stats()["connections_errors"] == 1
 
 
 def test_max_idle_shrinks_to_min_only() -> None:
