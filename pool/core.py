@@ -64,10 +64,13 @@ class PoolConfig:
         if self.check_bypass is not None and not (
             isinstance(self.check_bypass, int | float)
             and not isinstance(self.check_bypass, bool)
-            and self.check_bypass >= 0
+            and 0 <= self.check_bypass < math.inf
         ):
-            raise ValueError(f"check_bypass must be None or >= 0, got {self.check_bypass!r}")
+            raise ValueError(
+                f"check_bypass must be None or a finite number >= 0, got {self.check_bypass!r}"
+            )
         _positive("reconnect_delay", self.reconnect_delay)
+        _positive("reconnect_max_delay", self.reconnect_max_delay)
         if self.reconnect_max_delay < self.reconnect_delay:
             raise ValueError(
                 f"reconnect_max_delay must be >= reconnect_delay ({self.reconnect_delay}), "
@@ -88,8 +91,9 @@ class PoolConfig:
 
 
 def _positive(name: str, value: object) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    # Finite: an infinite wait overflows the lock's timeout (None means "never" instead).
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 class Record:

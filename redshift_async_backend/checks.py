@@ -14,8 +14,8 @@ from typing import Any
 
 from django.apps import apps
 from django.core import checks
-from django.db import router
-from django.db.models import CheckConstraint, Index, UniqueConstraint
+from django.db import connections, router
+from django.db.models import ForeignObject, Index, UniqueConstraint
 
 from .indexes import DistKey, SortKey, table_keys
 
@@ -49,43 +49,16 @@ def check_model(model: Any) -> list[checks.CheckMessage]:
     if not opts.managed or opts.proxy or opts.swapped:
         return []
     errors: list[checks.CheckMessage] = []
-    for index in opts.indexes:
-        if not isinstance(index, DistKey | SortKey) and isinstance(index, Index):
-            errors.append(
-                _warning(
-                    f"Redshift has no indexes: index {index.name!r} is not created.",
-                    "Remove it, or declare the table's DistKey/SortKey instead "
-                    "(from redshift_async_backend.indexes import DistKey, SortKey).",
-                    model,
-                    "W001",
-                )
-            )
+    # Plain indexes and db_index=True are reported once per database by the deploy check
+    # (check_indexes); CHECK constraints and the unique constraints Redshift cannot create
+    # by Django's own checks (models.W027, W036, W038, W039, W044, W047), from
+    # DatabaseFeatures. Only what Django does not check is checked here.
     for constraint in opts.constraints:
-        if isinstance(constraint, CheckConstraint):
+        if isinstance(constraint, UniqueConstraint) and getattr(constraint, "opclasses", None):
             errors.append(
                 _warning(
-                    f"Redshift has no CHECK constraints: {constraint.name!r} is not created "
-                    "and nothing enforces it (DG:r_CREATE_TABLE_NEW).",
-                    "Validate the condition in Python (Model.clean or the form); the "
-                    "database will accept rows that break it.",
-                    model,
-                    "W002",
-                )
-            )
-        elif isinstance(constraint, UniqueConstraint) and (
-            constraint.condition
-            or constraint.contains_expressions
-            # Public attributes that django-stubs does not declare.
-            or constraint.include  # type: ignore[attr-defined]
-            or constraint.opclasses  # type: ignore[attr-defined]
-            or constraint.deferrable
-            or getattr(constraint, "nulls_distinct", None) is not None
-        ):
-            errors.append(
-                _warning(
-                    f"Redshift cannot create unique constraint {constraint.name!r}: only a "
-                    "plain list of fields becomes UNIQUE (no condition, expressions, "
-                    "include, opclasses, deferrable or nulls_distinct).",
+                    f"Redshift cannot create unique constraint {constraint.name!r} with "
+                    "opclasses: only a plain list of fields becomes UNIQUE.",
                     "Use UniqueConstraint(fields=[...]) alone. Redshift does not enforce "
                     "UNIQUE either (DG:r_CREATE_TABLE_NEW): check duplicates in Python.",
                     model,
@@ -215,3 +188,76 @@ def check_database(alias: str, app_configs: Any = None) -> list[checks.CheckMess
         if router.allow_migrate_model(alias, model):
             errors.extend(check_model(model))
     return errors
+
+
+# -- indexes: one summary per database, in ``check --deploy`` ---------------------------
+
+
+def declared_indexes(model: Any) -> int:
+    """Indexes ``model`` asks for that Redshift does not have: ``Meta.indexes`` entries
+    other than DistKey/SortKey, ``index_together`` (Django 4.2) and ``db_index=True`` on a
+    field that is neither unique nor a relation (Django gives every ForeignKey one by
+    default; it is not the model's choice)."""
+    opts = model._meta
+    if not opts.managed or opts.proxy or opts.swapped:
+        return 0
+    count = sum(
+        1 for i in opts.indexes if isinstance(i, Index) and not isinstance(i, DistKey | SortKey)
+    )
+    count += len(getattr(opts, "index_together", None) or ())
+    count += sum(
+        1
+        for f in opts.local_fields
+        if f.db_index and not f.unique and not isinstance(f, ForeignObject)
+    )
+    return count
+
+
+def _redshift_aliases() -> list[str]:
+    return [
+        alias
+        for alias, entry in connections.settings.items()
+        if str(entry.get("ENGINE", "")).split(".")[0] == "redshift_async_backend"
+    ]
+
+
+def check_indexes(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """``manage.py check --deploy``: per Redshift database, one warning counting the
+    indexes its models declare, none of which exist on Redshift (registered by the app,
+    apps.py). Not part of ``migrate``: a third-party app's indexes are nothing a project
+    can change, and nothing is wrong without them."""
+    if app_configs is None:
+        models = apps.get_models()
+    else:
+        models = [m for config in app_configs for m in config.get_models()]
+    redshift = _redshift_aliases()
+    aliases = [a for a in databases or redshift if a in redshift]
+    messages: list[checks.CheckMessage] = []
+    for alias in aliases:
+        per_app: dict[str, int] = {}
+        for model in models:
+            if router.allow_migrate_model(alias, model) and (n := declared_indexes(model)):
+                label = model._meta.app_label
+                per_app[label] = per_app.get(label, 0) + n
+        total = sum(per_app.values())
+        if not total:
+            continue
+        where = ", ".join(f"{label}: {n}" for label, n in sorted(per_app.items()))
+        messages.append(
+            _warning(
+                f"Redshift has no indexes: {total} {'indexes' if total > 1 else 'index'} "
+                f"declared by the models of database {alias!r} (Meta.indexes, "
+                f"db_index=True) {'are' if total > 1 else 'is'} not created ({where}).",
+                "Queries return the same rows without them, and no migration needs "
+                "changing, third-party apps' included. For a large table of your own, "
+                "choose its sort key (range filters, ORDER BY, merge joins) and "
+                "distribution key (joins) instead: Meta.indexes = [SortKey(fields=[...]), "
+                "DistKey(fields=[...])] from redshift_async_backend.indexes. Silence with "
+                "SILENCED_SYSTEM_CHECKS = ['redshift_async_backend.W001'].",
+                None,
+                "W001",
+            )
+        )
+    return messages

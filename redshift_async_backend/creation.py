@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql.creation import DatabaseCreation as PGDatabaseCreation
 
+from .isolation import install_testcase_savepoints
+
 if TYPE_CHECKING:
     from .base import DatabaseWrapper
 
@@ -16,6 +18,11 @@ DUPLICATE_DATABASE = "42P04"
 
 class DatabaseCreation(PGDatabaseCreation):
     connection: DatabaseWrapper
+
+    def create_test_db(self, *args: Any, **kwargs: Any) -> str:
+        # Tests are about to run: TestCase isolates with replayed savepoints here.
+        install_testcase_savepoints()
+        return super().create_test_db(*args, **kwargs)
 
     def sql_table_creation_suffix(self) -> str:
         # Redshift: CREATE DATABASE has no TEMPLATE or ENCODING (DG:r_CREATE_DATABASE).

@@ -57,6 +57,13 @@ class DatabaseOperations(PGDatabaseOperations):
         # Redshift: identifiers up to 127 bytes, longer ones silently truncated (DG:r_names).
         return 127
 
+    def unification_cast_sql(self, output_field: Any) -> str:
+        # PostgreSQL's casts to the type's name without its length (uuid, inet); here a
+        # UUIDField is CHAR(36), and CHAR alone is CHAR(1) (DG:r_Character_types).
+        if output_field.get_internal_type() == "UUIDField":
+            return "CAST(%s AS " + output_field.db_type(self.connection) + ")"
+        return super().unification_cast_sql(output_field)
+
     def varchar_length(self, max_length: int | None) -> int:
         """Bytes for a CharField of ``max_length`` characters (Redshift counts bytes).
 

@@ -18,7 +18,8 @@ class DatabaseFeatures(PGDatabaseFeatures):
     minimum_database_version = None
 
     # Transactions: BEGIN/COMMIT/ROLLBACK, but no SAVEPOINT (DG:c_unsupported-postgresql-
-    # functions). Django's TestCase then runs each test in one transaction.
+    # functions). Django's TestCase gets replayed savepoints for its own blocks (isolation.py).
+    supports_transactions = True
     uses_savepoints = False
     can_release_savepoints = False
     atomic_transactions = True
@@ -154,17 +155,6 @@ class DatabaseFeatures(PGDatabaseFeatures):
     insert_test_table_with_defaults = "INSERT INTO {} DEFAULT VALUES"
 
     @cached_property
-    def supports_transactions(self) -> bool:  # type: ignore[override]
-        # Redshift has transactions but no SAVEPOINT. Django's TestCase nests a per-test
-        # atomic block in a per-class one: Django 5.x checks uses_savepoints and copes;
-        # older TestCase would leave every test after a class's first in a broken
-        # transaction. There, report no transactions so TestCase flushes between tests
-        # like TransactionTestCase (the flag only steers the test framework on 4.2).
-        from django.test import testcases
-
-        return hasattr(testcases, "connections_support_savepoints")
-
-    @cached_property
     def can_return_rows_from_bulk_insert(self) -> bool:  # type: ignore[override]
         # In "lock" mode every auto pk is allocated by the backend, so it knows them.
         return self.connection.redshift_options.last_insert_id == "lock"
@@ -213,7 +203,9 @@ _SERVER_SIDE_BINDING_FAILURES = {
 
 NO_SAVEPOINTS = (
     "Redshift has no SAVEPOINT (DG:c_unsupported-postgresql-functions): an error caught "
-    "inside a nested atomic() leaves the test's transaction unusable."
+    "inside an atomic() block nested in another block of the code's own leaves the enclosing "
+    "block unusable (TestCase's own blocks, and a test's first block, get replayed "
+    "savepoints; deeper ones get none, as in production)."
 )
 NO_CHECK = "Redshift has no CHECK constraints (DG:r_CREATE_TABLE_NEW)."
 FK_NOT_ENFORCED = (
@@ -256,13 +248,6 @@ ADD_NOT_NULL = (
     "(NotSupportedError) rather than silently rebuild the table."
 )
 ADD_IDENTITY = "Redshift's ALTER TABLE ADD COLUMN cannot add an IDENTITY column (DG:r_ALTER_TABLE)."
-TESTCASE_AUTOCOMMIT_42 = (
-    "Redshift has no SAVEPOINT (DG:c_unsupported-postgresql-functions), and Django 4.2's "
-    "TestCase needs one per test; there the backend reports supports_transactions = False, "
-    "so a test runs in autocommit: an atomic() inside it is the outermost one, its BEGIN and "
-    "COMMIT count in assertNumQueries, and an error does not leave the test's transaction "
-    "broken."
-)
 ALTER_TYPE_RESTRICTED = (
     "Redshift's ALTER COLUMN ... TYPE only resizes a VARCHAR, not inside a transaction block "
     "and not on a column in a UNIQUE, PRIMARY KEY or FOREIGN KEY constraint "
@@ -302,6 +287,36 @@ NO_DROP_DEFAULT = (
     "default used to fill a new column stays on it."
 )
 
+CACHE_TABLE_INDEX = (
+    "Redshift has no CREATE INDEX (DG:c_unsupported-postgresql-features): createcachetable "
+    "creates the database cache's table with an index on its expires column, so the table "
+    "cannot be made and the database cache backend cannot be used."
+)
+PK_REUSED = (
+    "Redshift has no INSERT ... RETURNING (DG:r_INSERT_30): in last_insert_id='lock' mode "
+    "the backend allocates MAX(pk) + 1 under the table lock, so after the row holding the "
+    "highest pk is deleted, the next insert is given that pk again; the test expects a "
+    "sequence that never hands a value out twice."
+)
+COLLATIONS = (
+    "Redshift columns take COLLATE case_sensitive or case_insensitive only "
+    "(DG:r_CREATE_TABLE_NEW): the backend's system check refuses any other db_collation, "
+    "where the test expects a made-up one to pass the checks."
+)
+INDEX_WARNINGS = (
+    "Redshift has no indexes at all (DG:c_unsupported-postgresql-features): the backend's "
+    "checks say so for the models' declared indexes, not with Django's per-field W162 for "
+    "an index on a TextField that the test expects."
+)
+SERIALIZABLE = (
+    "Redshift runs every transaction SERIALIZABLE (DG:c_serial_isolation): a DELETE of rows "
+    "another open transaction has read fails with a serialization error (Redshift's ERROR "
+    "1023), where the test expects the delete to wait and succeed."
+)
+UNORDERED = (
+    "Without ORDER BY, Redshift returns rows in no defined order (DG:r_ORDER_BY_clause): "
+    "the test compares two unordered results, in_bulk()'s batches against a values_list()."
+)
 # Expected failures: the test runs and fails for the reason given.
 _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
     JSON_NULL_IS_MISSING: {
@@ -318,10 +333,16 @@ _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
         "model_fields.test_integerfield.PositiveIntegerFieldTests.test_negative_values",
     },
     FK_NOT_ENFORCED: {
+        "fixtures_regress.tests.TestFixtures."
+        "test_loaddata_raises_error_when_fixture_has_invalid_foreign_key",
         "model_fields.test_uuid.TestAsPrimaryKeyTransactionTests.test_unsaved_fk",
         "schema.tests.SchemaTests.test_fk",
     },
     NO_INDEXES: {
+        "indexes.tests.CoveringIndexIgnoredTests.test_covering_ignored",
+        "indexes.tests.PartialIndexConditionIgnoredTests.test_condition_ignored",
+        "indexes.tests.SchemaIndexesTests.test_columns_list_sql",
+        "indexes.tests.SchemaIndexesTests.test_quoted_index_name",
         *(
             f"schema.tests.SchemaTests.{name}"
             for name in (
@@ -369,6 +390,24 @@ _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
     },
     PK_ALLOCATED: {"schema.tests.SchemaTests.test_alter_auto_field_to_integer_field"},
     PK_ROUND_TRIP: {
+        *(
+            f"admin_utils.test_logentry.LogEntryTests.{name}"
+            for name in (
+                "test_log_action_fallback",
+                "test_log_actions",
+                "test_log_actions_single_object_param",
+            )
+        ),
+        "modeladmin.tests.ModelAdminTests.test_log_deletion_fallback",
+        "modeladmin.tests.ModelAdminTests.test_log_deletions",
+        "auth_tests.test_management.CreatePermissionsMultipleDatabasesTests."
+        "test_set_permissions_fk_to_using_parameter",
+        "contenttypes_tests.test_models.ContentTypesTests.test_get_for_models_creation",
+        # The first insert with an explicit pk also asks whether the pk column takes
+        # values (an IDENTITY column does not, DG:r_CREATE_TABLE_NEW).
+        "model_formsets_regress.tests.FormsetTests.test_extraneous_query_is_not_run",
+        "model_inheritance.tests.ModelInheritanceTests.test_create_child_no_update",
+        "model_inheritance.tests.ModelInheritanceTests.test_create_diamond_mti_common_parent",
         "backends.base.test_base.DatabaseWrapperLoggingTests.test_commit_debug_log",
         *(
             f"bulk_create.tests.BulkCreateTests.{name}"
@@ -388,10 +427,53 @@ _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
     GETDATE_SECONDS: {
         "db_functions.datetime.test_now.NowTests.test_microseconds",
     },
+    PK_REUSED: {"admin_utils.test_logentry.LogEntryTests.test_logentry_change_message_formsets"},
+    COLLATIONS: {
+        f"invalid_models_tests.test_ordinary_fields.{cls}.{name}"
+        for cls in ("CharFieldTests", "TextFieldTests")
+        for name in ("test_db_collation", "test_db_collation_required_db_features")
+    },
+    INDEX_WARNINGS: {
+        "invalid_models_tests.test_ordinary_fields.TextFieldTests.test_max_length_warning"
+    },
+    SERIALIZABLE: {"delete_regress.tests.DeleteLockingTest.test_concurrent_delete"},
+    UNORDERED: {"composite_pk.tests.CompositePKTests.test_in_bulk_batching"},
+    UNIQUE_NOT_ENFORCED: {
+        # The emulator enforces PRIMARY KEY / UNIQUE, and update_or_create() meets the
+        # IntegrityError inside the nested block of its get_or_create().
+        "get_or_create.tests.UpdateOrCreateTests.test_manual_primary_key_test",
+        "get_or_create.tests.UpdateOrCreateTestsWithManualPKs."
+        "test_create_with_duplicate_primary_key",
+        "contenttypes_tests.test_operations.ContentTypeOperationsTests."
+        "test_content_type_rename_conflict",
+        "auth_tests.test_migrations.ProxyModelWithSameAppLabelTests."
+        "test_migrate_with_existing_target_permission",
+    },
+    # update_or_create() runs get_or_create() inside its own atomic block: the
+    # IntegrityError is caught in a nested block, which has no savepoint. And a
+    # transaction of the test's own with blocks nested in it (TransactionTestCase).
+    NO_SAVEPOINTS: {
+        "get_or_create.tests.UpdateOrCreateTests.test_integrity",
+        *(
+            f"transaction_hooks.tests.TestConnectionOnCommit.{name}"
+            for name in (
+                "test_discards_hooks_from_rolled_back_savepoint",
+                "test_inner_savepoint_does_not_affect_outer",
+                "test_inner_savepoint_rolled_back_with_outer",
+            )
+        ),
+    },
 }
 # Skips: the test cannot run at all.
 _SUITE_SKIPS: dict[str, set[str]] = {
     JSON_KEY_BOUND: {"model_fields.test_jsonfield.TestQuerying.test_key_sql_injection_escape"},
+    CACHE_TABLE_INDEX: {
+        # Whole classes: each test creates the cache table first. Their module is loaded
+        # whenever the cache app runs.
+        "cache.tests.DBCacheTests",
+        "cache.tests.DBCacheWithTimeZoneTests",
+        "cache.tests.CreateCacheTableForDBCacheTests",
+    },
 }
 # {(major, minor) of Django: {reason: names}} for names that exist in one version only.
 _SUITE_EXPECTED_FAILURES_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] = {
@@ -406,29 +488,6 @@ _SUITE_EXPECTED_FAILURES_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] 
             "test_rename_index_unnamed_index_with_unique_index",
         },
         ADD_NOT_NULL: {"migrations.test_operations.OperationTests.test_alter_id_pk_to_uuid_pk"},
-        # On 4.2 TestCase runs in autocommit (supports_transactions is False there), so
-        # these pass.
-        NO_SAVEPOINTS: {
-            "model_fields.test_booleanfield.BooleanFieldTests.test_null_default",
-            "model_fields.test_floatfield.TestFloatField.test_float_validates_object",
-            # Q.check() catches the error, but the test's transaction stays aborted.
-            "queries.test_q.QCheckTests.test_rawsql",
-            # get_or_create() / update_or_create() catch the NOT NULL violation to look
-            # for a row, in the test's transaction that it left aborted.
-            "get_or_create.tests.GetOrCreateTests.test_get_or_create_invalid_params",
-            "get_or_create.tests.UpdateOrCreateTests.test_integrity",
-        },
-        # Version-specific only because on 4.2 (autocommit tests) the emulator's enforced
-        # constraints let them pass; on Redshift they fail with every version.
-        UNIQUE_NOT_ENFORCED: {
-            "get_or_create.tests.GetOrCreateTestsWithManualPKs."
-            "test_create_with_duplicate_primary_key",
-            "get_or_create.tests.GetOrCreateTestsWithManualPKs.test_savepoint_rollback",
-            "get_or_create.tests.GetOrCreateThroughManyToMany.test_something",
-            "get_or_create.tests.UpdateOrCreateTests.test_manual_primary_key_test",
-            "get_or_create.tests.UpdateOrCreateTestsWithManualPKs."
-            "test_create_with_duplicate_primary_key",
-        },
     },
     (4, 2): {
         NO_INDEXES: {
@@ -440,24 +499,10 @@ _SUITE_EXPECTED_FAILURES_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] 
             "test_alter_index_together_remove_with_unique_together",
             "migrations.test_operations.OperationTests.test_rename_field_index_together",
         },
-        TESTCASE_AUTOCOMMIT_42: {
-            "basic.tests.ModelInstanceCreationTests.test_save_parent_primary_with_default",
-            "basic.tests.SelectOnSaveTests.test_select_on_save_lying_update",
-            *(
-                f"queries.test_bulk_update.BulkUpdateNoteTests.{name}"
-                for name in (
-                    "test_batch_size",
-                    "test_foreign_keys_do_not_lookup",
-                    "test_multiple_fields",
-                    "test_simple",
-                )
-            ),
-            "queries.test_bulk_update.BulkUpdateTests.test_database_routing",
-        },
     },
 }
-# Methods, not classes: Django imports a class's module by attribute access, which fails when
-# the module was not loaded by the run's labels.
+# Methods or classes of a module the app's tests import (Django imports the class's module by
+# attribute access, which fails for a module no test of the run loaded).
 _SUITE_SKIPS_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] = {
     (5, 2): {
         NO_JSON_ARRAY: {

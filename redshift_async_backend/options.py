@@ -104,7 +104,10 @@ def validate_options(
     if driver not in DRIVERS:
         raise _fail("driver", driver, "use one of " + ", ".join(repr(d) for d in DRIVERS))
     _validate_pool(options.get("pool"))
-    iam = _validate_iam(alias, options.get("iam"))
+    # A bool is redshift_connector's own switch (connect(iam=True): its IAM and identity
+    # provider logins), handed to the driver; the backend's IAM login is a dict.
+    raw_iam = options.get("iam")
+    iam = None if isinstance(raw_iam, bool) else _validate_iam(alias, raw_iam)
 
     mode = options.get("last_insert_id", "lock")
     if mode not in LAST_INSERT_ID_MODES:
@@ -143,6 +146,8 @@ def validate_options(
             "(DG:c_SQL_commands); connect as the user that owns the objects."
         )
     driver_options = {k: v for k, v in options.items() if k not in BACKEND_KEYS}
+    if raw_iam is True:
+        driver_options["iam"] = True
     return BackendOptions(
         driver=driver,
         last_insert_id=mode,

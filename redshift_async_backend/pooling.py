@@ -16,6 +16,7 @@ so credentials fetched per connect (IAM) are always current.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Mapping
@@ -209,6 +210,18 @@ def give_back(pool: ConnectionPool, conn: Any, driver: Any, *, suspect: bool) ->
                 discard = True
         # BROKEN and ACTIVE connections are closed by the pool itself.
     pool.putconn(conn, discard=discard)
+
+
+@atexit.register
+def _close_pools_at_exit() -> None:
+    # Idle connections would otherwise be garbage at interpreter exit (psycopg warns
+    # "ResourceWarning: ... deleted while still open") and the server would see them vanish.
+    # Connections still lent out are left to their borrowers, as without a pool.
+    with _pools_lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        with contextlib.suppress(Exception):
+            pool.close(timeout=1.0)
 
 
 def close_pool(alias: str) -> None:

@@ -58,8 +58,11 @@ class Driver:
         bulk inserts with it, to split them at 16 MB by their exact size)."""
         return None
 
-    def check_options(self, options: Mapping[str, Any]) -> None:
-        """Raise ImproperlyConfigured for an option the driver's connect() refuses."""
+    def check_options(
+        self, options: Mapping[str, Any], settings_dict: Mapping[str, Any] | None = None
+    ) -> None:
+        """Raise ImproperlyConfigured for an option (or a ``PORT``) the driver's connect()
+        would refuse or misread: the key, and the value's type and range."""
 
     def connect_params(
         self,
@@ -218,16 +221,6 @@ class AsyncConnectionAdapter:
 
     def is_fatal(self, conn: AsyncConnection, exc: BaseException) -> bool:
         return conn.is_fatal(exc)
-
-
-def check_sslmode(options: Mapping[str, Any], allowed: tuple[str, ...] = SSLMODES) -> None:
-    mode = options.get("sslmode")
-    if mode is not None and mode not in allowed:
-        raise ImproperlyConfigured(
-            f"DATABASES OPTIONS['sslmode'] = {mode!r} is not valid: use one of "
-            + ", ".join(repr(m) for m in allowed)
-            + "."
-        )
 
 
 _DRIVERS = {

@@ -40,17 +40,32 @@ from pool.adapters import AsyncPsycopgAdapter
 
 from . import (
     REDSHIFT_DEFAULT_SSLMODE,
+    SSLMODES,
     AsyncConnection,
     AsyncResult,
     Driver,
-    check_sslmode,
     is_redshift_host,
+)
+from .params import (
+    CONNECT_TIMEOUT,
+    PATH,
+    PORT,
+    STRING,
+    Rule,
+    check_port,
+    check_rules,
+    integer,
+    one_of,
 )
 
 
 def quote_str(value: str) -> str:
     """A Redshift string literal without ``E''``: quotes doubled, each backslash written
     ``CHR(92)`` (DG:r_CHR), which reads the same whatever ``standard_conforming_strings``."""
+    if "\x00" in value:
+        # The statement's text ends at a NUL (the wire protocol's strings are
+        # NUL-terminated): refuse it as psycopg's own text dumper does.
+        raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
     body = value.replace("'", "''")
     if "\\" not in body:
         return "'" + body + "'"
@@ -236,11 +251,70 @@ class AsyncClientCursor(psycopg.AsyncClientCursor[Any]):
 _PY_KWARGS = frozenset(
     {"autocommit", "row_factory", "cursor_factory", "context", "prepare_threshold"}
 )
+# Those the backend sets itself, and why.
+_MANAGED = {
+    "autocommit": "Django turns autocommit on and off itself (AUTOCOMMIT, transaction.atomic)",
+    "context": "the backend's adapters write Redshift literals (JSON_PARSE, TO_VARBYTE, CHR(92))",
+    "cursor_factory": "the backend's cursor binds parameters on the client for Redshift",
+    "row_factory": "Django reads rows as tuples",
+}
+
+_ONE_OR_ZERO = one_of("0", "1", text=True)
+# libpq's connection parameters whose values are restricted (libpq-connect.html, "Parameter
+# Key Words"); the others are strings. Integers may be written as strings, as in a conninfo.
+_LIBPQ_RULES: dict[str, Rule] = {
+    "port": Rule(
+        lambda v: (
+            all(PORT.test(p) or p == "" for p in str(v).split(",")) and not isinstance(v, bool)
+        ),
+        "use a port number from 1 to 65535, or a comma-separated list of them",
+    ),
+    "connect_timeout": CONNECT_TIMEOUT,
+    "keepalives": _ONE_OR_ZERO,
+    "keepalives_idle": integer(0, text=True, what=", in seconds"),
+    "keepalives_interval": integer(0, text=True, what=", in seconds"),
+    "keepalives_count": integer(0, text=True),
+    "tcp_user_timeout": integer(0, text=True, what=", in milliseconds"),
+    "sslmode": one_of(*SSLMODES),
+    "sslnegotiation": one_of("postgres", "direct"),
+    "sslcompression": _ONE_OR_ZERO,
+    "sslsni": _ONE_OR_ZERO,
+    "sslcertmode": one_of("disable", "allow", "require"),
+    "channel_binding": one_of("disable", "prefer", "require"),
+    "gssencmode": one_of("disable", "prefer", "require"),
+    "gssdelegation": _ONE_OR_ZERO,
+    "ssl_min_protocol_version": one_of("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"),
+    "ssl_max_protocol_version": one_of("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"),
+    "target_session_attrs": one_of(
+        "any", "read-write", "read-only", "primary", "standby", "prefer-standby"
+    ),
+    "load_balance_hosts": one_of("disable", "random"),
+    "prepare_threshold": Rule(
+        lambda v: v is None,
+        "Redshift has no DEALLOCATE ALL (DG:r_DEALLOCATE), so prepared statements must stay "
+        "off (None)",
+    ),
+    "client_encoding": Rule(
+        lambda v: str(v).replace("-", "").upper() == "UTF8",
+        "the backend talks UTF8 to Redshift",
+    ),
+}
+_PATH_KEYS = frozenset(
+    {"passfile", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir", "sslkeylogfile"}
+)
 
 
 @lru_cache(maxsize=1)
 def _conninfo_keys() -> frozenset[str]:
     return frozenset(opt.keyword.decode() for opt in pq.Conninfo.get_defaults())
+
+
+@lru_cache(maxsize=1)
+def _rules() -> dict[str, Rule]:
+    """A rule for every conninfo key of the libpq in use (strings unless restricted)."""
+    rules = {key: PATH if key in _PATH_KEYS else STRING for key in _conninfo_keys()}
+    rules.update({k: v for k, v in _LIBPQ_RULES.items() if k in rules or k in _PY_KWARGS})
+    return rules
 
 
 class PsycopgDriver(Driver):
@@ -254,9 +328,29 @@ class PsycopgDriver(Driver):
     Database = psycopg
     paramstyle = "pyformat"
 
-    def check_options(self, options: Mapping[str, Any]) -> None:
+    def check_options(
+        self, options: Mapping[str, Any], settings_dict: Mapping[str, Any] | None = None
+    ) -> None:
         allowed = _conninfo_keys() | _PY_KWARGS
         for key in options:
+            if key in _MANAGED:
+                raise ImproperlyConfigured(
+                    f"DATABASES OPTIONS[{key!r}] is managed by the Redshift backend with the "
+                    f"psycopg driver ({_MANAGED[key]}); remove it."
+                )
+            if key == "iam":
+                raise ImproperlyConfigured(
+                    "DATABASES OPTIONS['iam'] = True is redshift_connector's own IAM switch; "
+                    "the backend's IAM login, on either driver, is a dict: OPTIONS['iam'] = "
+                    "{'cluster_identifier': ..., 'db_user': ..., 'region': ...} or "
+                    "{'workgroup': ...} (docs/iam.md)."
+                )
+            if key == "ssl":
+                raise ImproperlyConfigured(
+                    "DATABASES OPTIONS['ssl'] is redshift_connector's argument, not a libpq "
+                    "parameter: with psycopg use OPTIONS['sslmode'] ('disable' for ssl=False, "
+                    "'require' or 'verify-full' for ssl=True)."
+                )
             if key not in allowed:
                 from ..options import BACKEND_KEYS, suggest
 
@@ -264,24 +358,8 @@ class PsycopgDriver(Driver):
                     f"DATABASES OPTIONS[{key!r}] is not an option of the Redshift backend nor "
                     f"a psycopg/libpq connection parameter.{suggest(key, allowed | BACKEND_KEYS)}"
                 )
-        if options.get("prepare_threshold") is not None:
-            raise ImproperlyConfigured(
-                f"DATABASES OPTIONS['prepare_threshold'] = {options['prepare_threshold']!r} is "
-                "not valid: Redshift has no DEALLOCATE ALL (DG:r_DEALLOCATE), so prepared "
-                "statements must stay off (None)."
-            )
-        for key in ("context", "cursor_factory", "autocommit"):
-            if key in options:
-                raise ImproperlyConfigured(
-                    f"DATABASES OPTIONS[{key!r}] is managed by the Redshift backend; remove it."
-                )
-        encoding = options.get("client_encoding")
-        if encoding is not None and str(encoding).replace("-", "").upper() != "UTF8":
-            raise ImproperlyConfigured(
-                f"DATABASES OPTIONS['client_encoding'] = {encoding!r} is not valid: the backend "
-                "talks UTF8 to Redshift."
-            )
-        check_sslmode(options)
+        check_rules(options, _rules(), self.name)
+        check_port(settings_dict or {}, self.name, many=True)
 
     def connect_params(
         self,

@@ -26,11 +26,17 @@ the same surface so nothing outside ``drivers/`` knows which driver runs
   They are re-raised as the DB-API class the SQLSTATE calls for (23 -> IntegrityError,
   22 -> DataError, 40/08/53/57 -> OperationalError, ...), with a readable message and
   ``sqlstate``/``fields`` attributes, so Django maps them exactly as it maps psycopg's.
-- **TLS.** ``OPTIONS["sslmode"]``: ``disable``, ``verify-ca`` or ``verify-full`` map to the
-  driver's ``ssl``/``sslmode``; ``prefer`` (the default off AWS) tries TLS and falls back to
-  plain text if the server declines it. The driver always verifies certificates against the
-  system store plus its bundled Redshift CA and has no ``sslrootcert``: a private CA is
-  trusted through OpenSSL's ``SSL_CERT_FILE``.
+- **Options.** Every ``connect()`` argument is accepted with the driver's meaning (its type
+  and range checked at start-up), except those the backend sets (``user``, ``host``, ...)
+  and ``numeric_to_float``; ``connect_timeout`` is read with libpq's meaning too (a limit
+  on connecting), so one ``OPTIONS`` serves both drivers.
+- **TLS.** ``ssl=False`` turns TLS off and ``ssl=True`` requires it, as in the driver;
+  ``sslmode`` takes libpq's values: ``disable``; ``allow``/``prefer`` (the default off AWS)
+  try TLS and fall back to plain text if the server declines it; ``require`` and
+  ``verify-ca`` verify the chain, ``verify-full`` the name too (the default for a Redshift
+  endpoint). The driver always verifies certificates against the system store plus its
+  bundled Redshift CA and has no ``sslrootcert``: a private CA is trusted through
+  OpenSSL's ``SSL_CERT_FILE``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import contextlib
 import datetime
 import inspect
 import re
+import typing
 import uuid
 import zoneinfo
 from collections import namedtuple
@@ -48,8 +55,21 @@ from typing import Any
 
 import redshift_connector
 from django.core.exceptions import ImproperlyConfigured
+from redshift_connector.config import ClientProtocolVersion
 
-from . import REDSHIFT_DEFAULT_SSLMODE, Driver, check_sslmode, is_redshift_host
+from . import REDSHIFT_DEFAULT_SSLMODE, SSLMODES, Driver, is_redshift_host
+from .params import (
+    BOOLEAN,
+    CONNECT_TIMEOUT,
+    STRING,
+    STRINGS,
+    Rule,
+    check_port,
+    check_rules,
+    integer,
+    one_of,
+    seconds,
+)
 from .psycopg import SuperValue, VarbyteValue
 
 Database = redshift_connector
@@ -59,8 +79,6 @@ VARBYTE_OID = 6551
 BYTEA_OID = 17
 INTERVAL_OID = 1186
 TIMESTAMPTZ_OID = 1184
-
-SSLMODES = ("disable", "allow", "prefer", "verify-ca", "verify-full")
 
 Column = namedtuple("Column", "name type_code display_size internal_size precision scale null_ok")
 
@@ -666,21 +684,86 @@ class PoolAdapter:
 
 # -- the driver ----------------------------------------------------------------------------
 
-# connect() arguments the backend sets itself, or that would break parity with psycopg.
+
+def _tls_params(options: Mapping[str, Any], redshift_host: bool) -> dict[str, Any]:
+    """connect()'s ``ssl``/``sslmode`` for OPTIONS' ``ssl`` (the driver's switch) and
+    ``sslmode`` (libpq's six values, or the driver's two)."""
+    ssl, mode = options.get("ssl"), options.get("sslmode")
+    if mode is None:
+        if ssl is False:
+            mode = "disable"
+        elif redshift_host:
+            mode = REDSHIFT_DEFAULT_SSLMODE
+        elif ssl is None:
+            mode = "prefer"
+        else:
+            return {"ssl": True}  # ssl=True alone: TLS with the driver's own sslmode
+    if mode == "disable":
+        return {"ssl": False}
+    if mode in ("allow", "prefer"):
+        return {"ssl": True, "sslmode": "verify-ca", "_ssl_fallback": True}
+    if mode == "require":
+        # libpq's require verifies the chain as verify-ca does when it has a root
+        # certificate; this driver always has one (its Redshift bundle and the system store).
+        return {"ssl": True, "sslmode": "verify-ca"}
+    return {"ssl": True, "sslmode": mode}
+
+
+# connect() arguments the backend sets itself, and what to use instead.
 _MANAGED = {
     "user": "set USER (or OPTIONS['iam'])",
     "password": "set PASSWORD (or OPTIONS['iam'])",
     "host": "set HOST",
     "port": "set PORT",
     "database": "set NAME",
-    "ssl": "use OPTIONS['sslmode'] ('disable', 'verify-ca' or 'verify-full')",
-    "numeric_to_float": "DecimalField needs NUMERIC as Decimal",
+    "numeric_to_float": (
+        "it would return every NUMERIC value, DecimalField's included, as a float; for a "
+        "float column use FloatField, or Cast(expression, FloatField()) in a query"
+    ),
 }
+# Read by the backend besides connect()'s own: libpq's connect_timeout, with libpq's meaning
+# (a limit on connecting only), so the same OPTIONS work with psycopg.
+_EXTRA = {"connect_timeout": CONNECT_TIMEOUT}
+# sslmode takes libpq's six values (see connect_params()); disable/allow/prefer need TLS off
+# or optional, so they contradict ssl=True.
+_SSL_OPTIONAL = ("disable", "allow", "prefer")
+# Values connect() accepts, where its type annotation says less (RC: __init__.py connect()
+# and its validate_keepalive_values(); plugins refuse idp_response_timeout under 10).
+_RANGES: dict[str, Rule] = {
+    "timeout": seconds(what=": the socket's timeout on every read and write"),
+    "max_prepared_statements": integer(0),
+    "tcp_keepalive_idle": integer(1, what=", in seconds"),
+    "tcp_keepalive_interval": integer(1, what=", in seconds"),
+    "tcp_keepalive_count": integer(1),
+    "idp_response_timeout": integer(10, what=", in seconds"),
+    "listen_port": integer(0, 65535),
+    "client_protocol_version": one_of(*ClientProtocolVersion.list()),
+    "sslmode": one_of(*SSLMODES),
+}
+# The driver's own rules on its login plugins (RC: __init__.py connect()).
+_IDC_PLUGINS = getattr(Database, "IDC_PLUGINS_LIST", ())
+_TLS_ONLY_PLUGINS = getattr(Database, "IDC_OR_NATIVE_IDP_PLUGINS_LIST", ())
+
+
+_BY_TYPE: dict[Any, Rule] = {int: integer(), bool: BOOLEAN, str: STRING}
 
 
 @lru_cache(maxsize=1)
-def _connect_keys() -> frozenset[str]:
-    return frozenset(inspect.signature(Database.connect).parameters)
+def _rules() -> dict[str, Rule]:
+    """A rule for each connect() argument, from its annotation (``Optional[int]``,
+    ``Optional[bool]``, ``Optional[str]``, ``Optional[List[str]]``) and ``_RANGES``."""
+    hints = typing.get_type_hints(Database.connect)
+    rules: dict[str, Rule] = {}
+    for name in inspect.signature(Database.connect).parameters:
+        kinds = [k for k in typing.get_args(hints.get(name)) if k is not type(None)]
+        kind = kinds[0] if kinds else hints.get(name)
+        if typing.get_origin(kind) is list:
+            rules[name] = STRINGS
+        elif kind in _BY_TYPE:
+            rules[name] = _BY_TYPE[kind]
+    rules.update(_RANGES)
+    rules.update(_EXTRA)
+    return rules
 
 
 class RedshiftConnectorDriver(Driver):
@@ -688,8 +771,10 @@ class RedshiftConnectorDriver(Driver):
     Database = Database
     paramstyle = "format"
 
-    def check_options(self, options: Mapping[str, Any]) -> None:
-        allowed = (_connect_keys() - set(_MANAGED)) | {"sslmode"}
+    def check_options(
+        self, options: Mapping[str, Any], settings_dict: Mapping[str, Any] | None = None
+    ) -> None:
+        allowed = frozenset(inspect.signature(Database.connect).parameters) | set(_EXTRA)
         for key in options:
             if key in _MANAGED:
                 raise ImproperlyConfigured(
@@ -711,13 +796,50 @@ class RedshiftConnectorDriver(Driver):
                     "redshift_connector.connect() argument."
                     f"{suggest(key, allowed | BACKEND_KEYS)}"
                 )
-        if options.get("sslmode") == "require":
+        check_rules(options, _rules(), self.name)
+        check_port(settings_dict or {}, self.name)
+        self._check_login(options, (settings_dict or {}).get("OPTIONS") or {})
+
+    def _check_login(self, options: Mapping[str, Any], all_options: Mapping[str, Any]) -> None:
+        """What connect() would refuse about TLS and logins, said before it runs."""
+        ssl, mode = options.get("ssl"), options.get("sslmode")
+        if (ssl is False and mode not in (None, "disable")) or (
+            ssl is True and mode in _SSL_OPTIONAL
+        ):
             raise ImproperlyConfigured(
-                "DATABASES OPTIONS['sslmode'] = 'require' is not valid with the "
-                "redshift_connector driver, which always verifies the server certificate: use "
-                "'verify-ca' or 'verify-full' (or 'disable')."
+                f"DATABASES OPTIONS['ssl'] = {ssl!r} and OPTIONS['sslmode'] = {mode!r} "
+                "contradict each other with the redshift_connector driver: set one of them "
+                "(ssl=False is sslmode='disable')."
             )
-        check_sslmode(options, SSLMODES)
+        tls_off = ssl is False or mode == "disable"
+        iam = options.get("iam") is True
+        provider = options.get("credentials_provider")
+        if tls_off and (iam or provider in _TLS_ONLY_PLUGINS):
+            what = "OPTIONS['iam'] = True" if iam else f"credentials_provider {provider!r}"
+            raise ImproperlyConfigured(
+                f"DATABASES OPTIONS: redshift_connector refuses {what} without TLS: remove "
+                "ssl=False / sslmode='disable'."
+            )
+        if iam and provider in _IDC_PLUGINS:
+            raise ImproperlyConfigured(
+                f"DATABASES OPTIONS['credentials_provider'] = {provider!r} is an IAM Identity "
+                "Center plugin, which redshift_connector refuses with OPTIONS['iam'] = True: "
+                "remove 'iam'."
+            )
+        if options.get("ssl_insecure") and not iam:
+            raise ImproperlyConfigured(
+                "DATABASES OPTIONS['ssl_insecure'] = True is not valid with the "
+                "redshift_connector driver without OPTIONS['iam'] = True: it turns off the check "
+                "of the identity provider's certificate (idp_host) in the driver's own IAM "
+                "login, not of the server's. For the server's certificate use sslmode "
+                "('require' checks the chain but not the name; 'disable' turns TLS off)."
+            )
+        if isinstance(all_options.get("iam"), Mapping) and provider is not None:
+            raise ImproperlyConfigured(
+                "DATABASES OPTIONS['iam'] (the backend's IAM login) and "
+                "OPTIONS['credentials_provider'] (redshift_connector's identity-provider "
+                "login) both supply the login: use one of them."
+            )
 
     def connect_params(
         self,
@@ -727,7 +849,8 @@ class RedshiftConnectorDriver(Driver):
         use_tz: bool,
         timezone: Any,
     ) -> dict[str, Any]:
-        params: dict[str, Any] = {k: v for k, v in options.items() if k != "sslmode"}
+        mine = ("ssl", "sslmode", "connect_timeout")
+        params: dict[str, Any] = {k: v for k, v in options.items() if k not in mine}
         if settings_dict.get("NAME"):
             params["database"] = settings_dict["NAME"]
         if settings_dict.get("USER"):
@@ -738,18 +861,13 @@ class RedshiftConnectorDriver(Driver):
             params["host"] = settings_dict["HOST"]
         if settings_dict.get("PORT"):
             params["port"] = int(settings_dict["PORT"])
-        mode = options.get("sslmode")
-        if mode is None:
-            mode = REDSHIFT_DEFAULT_SSLMODE if is_redshift_host(params.get("host")) else "prefer"
-        if mode == "disable":
-            params["ssl"] = False
-        elif mode in ("allow", "prefer"):
-            params["ssl"] = True
-            params["sslmode"] = "verify-ca"
-            params["_ssl_fallback"] = True
-        else:
-            params["ssl"] = True
-            params["sslmode"] = mode
+        params.update(_tls_params(options, is_redshift_host(params.get("host"))))
+        connect_timeout = options.get("connect_timeout")
+        if connect_timeout is not None and int(connect_timeout) > 0:
+            # libpq's meaning: a limit on connecting (at least 2 s, as libpq), after which
+            # the socket gets the driver's own ``timeout`` (None: none) back.
+            params["timeout"] = max(2, int(connect_timeout))
+            params["_socket_timeout"] = options.get("timeout")
         params["_timezone"] = timezone if use_tz else _wall_clock_zone()
         params["_naive"] = not use_tz
         return params
@@ -759,6 +877,8 @@ class RedshiftConnectorDriver(Driver):
         timezone = kwargs.pop("_timezone", None)
         naive = kwargs.pop("_naive", False)
         fallback = kwargs.pop("_ssl_fallback", False)
+        limit_connect = "_socket_timeout" in kwargs
+        socket_timeout = kwargs.pop("_socket_timeout", None)
         try:
             try:
                 raw = Database.connect(**kwargs)
@@ -774,6 +894,8 @@ class RedshiftConnectorDriver(Driver):
             if new is exc:
                 raise
             raise new from exc
+        if limit_connect:
+            raw._usock.settimeout(socket_timeout)
         _install_readers(raw)
         return Connection(raw, None if naive else timezone, session_zone=timezone)
 

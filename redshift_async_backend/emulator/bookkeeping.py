@@ -52,6 +52,20 @@ COLUMN_META = "pg_catalog.redshift_emulator_column_meta"
 # Keys made immediate for a statement that references them, until the end of the statement
 # (the end trigger) or, whatever happens, its transaction's commit (a deferred trigger).
 REOPENED = "pg_catalog.redshift_emulator_reopened_keys"
+# The system views' (sysviews.py): when each relation was made, late-binding views,
+# materialized views' options.
+RELATION_CREATED = "pg_catalog.redshift_emulator_relation_created"
+LATE_BINDING_VIEWS = "pg_catalog.redshift_emulator_late_binding_views"
+MV_META = "pg_catalog.redshift_emulator_mv_meta"
+_TABLES = (TABLE_META, COLUMN_META, REOPENED, RELATION_CREATED, LATE_BINDING_VIEWS, MV_META)
+# Where earlier versions kept them: the emulator's schema, on the search path.
+_OLD_PLACES = {
+    TABLE_META: "table_meta",
+    COLUMN_META: "column_meta",
+    RELATION_CREATED: "relation_created",
+    LATE_BINDING_VIEWS: "late_binding_views",
+    MV_META: "mv_meta",
+}
 # The table after REFERENCES: a name, maybe schema-qualified and quoted. An E'' string,
 # which the session's standard_conforming_strings does not change.
 _REFERENCES = (
@@ -78,25 +92,48 @@ def _tables_sql() -> list[str]:
   declared_type text,
   PRIMARY KEY (relid, attnum))""",
         f"CREATE TABLE IF NOT EXISTS {REOPENED} (indexrelid oid NOT NULL)",
-        f"ALTER TABLE {TABLE_META} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {COLUMN_META} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {REOPENED} ENABLE ROW LEVEL SECURITY",
-        f"REVOKE ALL ON {TABLE_META}, {COLUMN_META}, {REOPENED} FROM PUBLIC",
+        f"""CREATE TABLE IF NOT EXISTS {RELATION_CREATED} (
+  relid oid PRIMARY KEY,
+  created timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))""",
+        f"CREATE TABLE IF NOT EXISTS {LATE_BINDING_VIEWS} (relid oid PRIMARY KEY)",
+        f"""CREATE TABLE IF NOT EXISTS {MV_META} (
+  relid oid PRIMARY KEY,
+  autorefresh boolean NOT NULL DEFAULT false,
+  backup boolean NOT NULL DEFAULT true)""",
+        *[f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY" for table in _TABLES],
+        f"REVOKE ALL ON {', '.join(_TABLES)} FROM PUBLIC",
         "RESET allow_system_table_mods",
     ]
 
 
 def _migration_sql() -> list[str]:
-    """Earlier versions kept the metadata in the emulator's schema, on the search path.
-    After _meta_sql: their sql_drop trigger function, which the DROP fires, is replaced."""
+    """Tables of earlier versions, in the emulator's schema, moved over. The sql_drop
+    triggers of those versions would fail on the DROP: they are off meanwhile (on again
+    with the statements that follow, ENABLE ALWAYS)."""
     s = SCHEMA
+    moves = "\n".join(
+        f"""  IF to_regclass('{s}.{old}') IS NOT NULL THEN
+    INSERT INTO {new} SELECT * FROM {s}.{old} ON CONFLICT DO NOTHING;
+    DROP TABLE {s}.{old} CASCADE;
+  END IF;"""
+        for new, old in _OLD_PLACES.items()
+    )
     return [
-        f"""DO $$ BEGIN
-  IF to_regclass('{s}.table_meta') IS NOT NULL THEN
-    INSERT INTO {TABLE_META} SELECT * FROM {s}.table_meta ON CONFLICT DO NOTHING;
-    INSERT INTO {COLUMN_META} SELECT * FROM {s}.column_meta ON CONFLICT DO NOTHING;
-    DROP TABLE {s}.table_meta, {s}.column_meta CASCADE;
+        f"""DO $$
+DECLARE
+  t record;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = '{s}' AND c.relname IN {tuple(_OLD_PLACES.values())!r}
+                    AND c.relkind = 'r') THEN
+    RETURN;
   END IF;
+  FOR t IN SELECT evtname FROM pg_event_trigger WHERE evtevent = 'sql_drop'
+                                                 AND evtname LIKE '{s}%'
+  LOOP
+    EXECUTE format('ALTER EVENT TRIGGER %I DISABLE', t.evtname);
+  END LOOP;
+{moves}
 END $$""",
     ]
 

@@ -507,15 +507,6 @@ def _views_sql() -> list[str]:
     from .bookkeeping import COLUMN_META, TABLE_META
 
     s = SCHEMA
-    user_tables = f"""
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN {TABLE_META} tm ON tm.relid = c.oid
- WHERE c.relkind IN ('r', 'p')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema', '{s}')
-   AND n.nspname NOT LIKE 'pg_toast%'
-   -- Counting rows needs SELECT: a session sees the tables it may read.
-   AND has_table_privilege(c.oid, 'SELECT')"""
     return [
         f"""CREATE OR REPLACE FUNCTION {s}.type_name(typ oid, typmod integer) RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -548,6 +539,10 @@ $$""",
 LANGUAGE plpgsql STABLE AS $$
 DECLARE n bigint;
 BEGIN
+  -- Counting needs SELECT: a session sees the rows of what it may read (0 otherwise).
+  IF NOT has_table_privilege(rel, 'SELECT') THEN
+    RETURN 0;
+  END IF;
   EXECUTE format('SELECT count(*) FROM %s', rel::regclass) INTO n;
   RETURN n;
 END $$""",
@@ -571,35 +566,7 @@ SELECT n.nspname AS schemaname, c.relname AS tablename, a.attname AS "column",
   LEFT JOIN {COLUMN_META} cm ON cm.relid = c.oid AND cm.attnum = a.attnum
  WHERE c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid)
    AND n.nspname NOT IN ('pg_catalog', 'information_schema', '{s}')""",
-        # Redshift: SVV_TABLE_INFO (DG:r_SVV_TABLE_INFO): omits empty tables.
-        f"""CREATE OR REPLACE VIEW {s}.svv_table_info AS
-SELECT current_database()::text AS database, n.nspname::text AS schema,
-       c.oid AS table_id, c.relname::text AS "table",
-       CASE WHEN coalesce(tm.encode_auto, true) THEN 'Y, AUTO(ENCODE)'
-            ELSE 'Y' END::text AS encoded,
-       CASE coalesce(tm.diststyle, 'AUTO')
-         WHEN 'KEY' THEN 'KEY(' || (SELECT attname FROM pg_attribute
-                                     WHERE attrelid = c.oid AND attnum = tm.distkey) || ')'
-         WHEN 'AUTO' THEN 'AUTO(ALL)'
-         ELSE tm.diststyle END::text AS diststyle,
-       CASE coalesce(tm.sortkind, 'AUTO')
-         WHEN 'AUTO' THEN 'AUTO(SORTKEY)'
-         WHEN 'NONE' THEN NULL
-         WHEN 'INTERLEAVED' THEN 'INTERLEAVED'
-         ELSE (SELECT attname FROM pg_attribute
-                WHERE attrelid = c.oid AND attnum = tm.sortkey[1]) END::text AS sortkey1,
-       (SELECT max(CASE WHEN a.atttypid = 'varchar'::regtype THEN a.atttypmod - 4 END)
-          FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
-           AND NOT a.attisdropped)::integer AS max_varchar,
-       coalesce(cardinality(tm.sortkey), 0)::integer AS sortkey_num,
-       (pg_total_relation_size(c.oid) / 1048576)::bigint AS size,
-       {s}.table_rows(c.oid)::numeric(38, 0) AS tbl_rows,
-       {s}.table_rows(c.oid)::numeric(38, 0) AS estimated_visible_rows,
-       0::numeric(5, 2) AS unsorted, 0::numeric(5, 2) AS stats_off,
-       0::numeric(19, 2) AS skew_rows,
-       NULL::timestamp AS create_time
-{user_tables}
-   AND {s}.table_rows(c.oid) > 0""",
+        # SVV_TABLE_INFO: sysviews.py, with the other system views.
         # Redshift: SVV_COLUMNS (DG:r_SVV_COLUMNS).
         f"""CREATE OR REPLACE VIEW {s}.svv_columns AS
 SELECT col.table_catalog::text AS table_catalog, col.table_schema::text AS table_schema,
@@ -678,6 +645,7 @@ def setup_statements() -> tuple[str, ...]:
 @functools.cache
 def _setup_body() -> tuple[str, ...]:
     from . import bookkeeping
+    from .sysviews import sysviews_sql  # it reads SCHEMA from here
 
     return (
         f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
@@ -685,6 +653,7 @@ def _setup_body() -> tuple[str, ...]:
         *bookkeeping.statements(),
         *_functions_sql(),
         *_views_sql(),
+        *sysviews_sql(),
     )
 
 

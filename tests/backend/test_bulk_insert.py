@@ -62,7 +62,8 @@ def test_bulk_create_splits_batches_at_redshift_16_mb_statement_limit(db: None) 
 @settings(max_examples=300, deadline=None)
 @given(
     value=st.one_of(
-        st.text(),
+        # No NUL: a statement's text cannot hold one (the driver refuses it, DataError).
+        st.text().filter(lambda s: "\x00" not in s),
         st.text(alphabet="\\'x\u00e9\U0001f600"),
         st.integers(min_value=-(2**63), max_value=2**63 - 1),
         st.floats(allow_nan=False),
@@ -74,7 +75,7 @@ def test_bulk_create_splits_batches_at_redshift_16_mb_statement_limit(db: None) 
         st.binary(max_size=200),
         st.booleans(),
         st.none(),
-        st.text().map(SuperValue),
+        st.text().filter(lambda s: "\x00" not in s).map(SuperValue),
     )
 )
 def test_literal_size_bound_covers_the_quoted_value(value: Any) -> None:

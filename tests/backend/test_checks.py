@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.db import NotSupportedError, connection, models
 
@@ -13,21 +18,59 @@ from .schema_models import meta
 
 pytestmark = pytest.mark.unit
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def ids(messages: list) -> list[str]:
     return sorted(m.id for m in messages)
 
 
-def test_model_checks_flag_what_redshift_ignores() -> None:
-    found = ids(checks.check_model(sm.Sale))
-    # The plain Index, the conditional UniqueConstraint, the CheckConstraint.
-    assert found == [
-        "redshift_async_backend.W001",
-        "redshift_async_backend.W002",
-        "redshift_async_backend.W003",
-    ]
-    for message in checks.check_model(sm.Sale):
-        assert message.hint
+def test_what_redshift_ignores_is_warned_once() -> None:
+    """Each thing is reported by one check: Django's own where it has one (from
+    DatabaseFeatures), ours only where it has none."""
+    django_ids = ids(sm.Sale.check(databases=["default"]))
+    ours = ids(checks.check_model(sm.Sale))
+    # The CheckConstraint: Django's models.W027 (ours, W002, is gone); the conditional
+    # UniqueConstraint: Django's models.W036.
+    assert django_ids.count("models.W027") == 1
+    assert django_ids.count("models.W036") == 1
+    assert ours == []
+
+    class Opclasses(models.Model):
+        name = models.CharField(max_length=10)
+
+        Meta = meta(
+            db_table="rs_opclasses",
+            constraints=[
+                models.UniqueConstraint(
+                    fields=["name"], name="rs_opc", opclasses=["varchar_pattern_ops"]
+                )
+            ],
+        )
+
+    found = checks.check_model(Opclasses)
+    assert ids(found) == ["redshift_async_backend.W003"]
+    assert found[0].hint
+    assert not [m for m in Opclasses.check(databases=["default"]) if "opclass" in m.msg]
+
+
+def test_indexes_are_not_warned_per_model() -> None:
+    # Meta.indexes and db_index=True alike: nothing at migrate (the database checks).
+    assert "redshift_async_backend.W001" not in ids(checks.check_model(sm.Sale))
+
+
+def test_deploy_check_counts_indexes_once_per_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks.apps, "get_models", lambda: [sm.Sale, sm.Customer, sm.Event])
+    found = checks.check_indexes()
+    assert ids(found) == ["redshift_async_backend.W001"]
+    # Sale: its plain Index and note's db_index=True; not the ForeignKey's default index,
+    # nor the DistKey/SortKey.
+    assert "2 indexes declared by the models of database 'default'" in found[0].msg
+    assert "(rsschema: 2)" in found[0].msg
+    assert "SortKey" in found[0].hint and "SILENCED_SYSTEM_CHECKS" in found[0].hint
+    assert checks.check_indexes(databases=["other"]) == []
+    monkeypatch.setattr(checks.apps, "get_models", lambda: [sm.Customer, sm.Event])
+    assert checks.check_indexes() == []
 
 
 def test_clean_models_pass() -> None:
@@ -85,11 +128,53 @@ def test_bad_table_keys() -> None:
     assert ids(checks.check_model(BothForms)) == ["redshift_async_backend.E002"]
 
 
+DEPLOY_SETTINGS = """
+SECRET_KEY = "x"
+INSTALLED_APPS = [
+    "redshift_async_backend", "django.contrib.contenttypes", "django.contrib.sessions"
+]
+DATABASES = {"default": {"ENGINE": "redshift_async_backend", "NAME": "dev"}}
+"""
+
+
+def test_check_deploy_reports_indexes_once_and_migrate_does_not(tmp_path: Path) -> None:
+    """End to end, as a project runs them (no server needed): django.contrib.sessions
+    declares db_index=True on expire_date."""
+    (tmp_path / "deploy_settings.py").write_text(DEPLOY_SETTINGS)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+        "DJANGO_SETTINGS_MODULE": "deploy_settings",
+    }
+
+    def check(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "django", "check", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout + done.stderr
+
+    deploy = check("--deploy")
+    assert deploy.count("(redshift_async_backend.W001)") == 1, deploy
+    assert "1 index declared by the models of database 'default'" in deploy
+    assert "(sessions: 1)" in deploy and "HINT:" in deploy
+    # What migrate and test run: the database checks.
+    assert "redshift_async_backend.W001" not in check("--database", "default")
+
+
 def test_database_hook_runs_for_redshift_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checks.apps, "get_models", lambda: [sm.Sale, sm.Customer])
+    class Loud(models.Model):
+        Meta = meta(db_table="LoudTable")
+
+    monkeypatch.setattr(checks.apps, "get_models", lambda: [sm.Sale, sm.Customer, Loud])
     found = ids(connection.validation.check())
-    assert found.count("redshift_async_backend.W001") == 1
-    assert "redshift_async_backend.W003" in found
+    assert found == ["redshift_async_backend.W004"]
+    # Nothing about indexes at migrate (see the deploy check), nor what Django warns about.
 
 
 def test_collations() -> None:

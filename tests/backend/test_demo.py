@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from examples.demo import generate
+from examples.demo import POOL_SIZE, REQUESTS, THREADS, generate
 
 pytestmark = pytest.mark.integration
 
@@ -61,3 +62,33 @@ def test_demo_reports(pg_url: str) -> None:
         assert has_row(out, name, count, units, revenue), (name, count, units, revenue)
     for name, (count, revenue) in channels.items():
         assert has_row(out, name, count, revenue), (name, count, revenue)
+
+    # The request burst: every customer's revenue, the top three printed.
+    by_customer: dict[str, Decimal] = defaultdict(Decimal)
+    name_of = {c["id"]: c["name"] for c in data.customers}
+    for sale in data.sales:
+        by_customer[name_of[sale["customer_id"]]] += sale["amount"]
+    for name, revenue in sorted(by_customer.items(), key=lambda t: -t[1])[:3]:
+        assert has_row(out, name, revenue), (name, revenue)
+    # The pool's line covers the burst: one checkout per request, at most POOL_SIZE
+    # connections, percentiles over those acquires.
+    pool = re.search(
+        r"^pool: (\d+) checkouts from (\d+) threads shared (\d+) connections \(at most (\d+)\); "
+        r"acquire p50 ([\d.]+) ms, p99 ([\d.]+) ms; (\d+) waited for a connection$",
+        out,
+        re.MULTILINE,
+    )
+    assert pool, out[-2000:]
+    checkouts, threads, size, at_most, p50, p99, waited = pool.groups()
+    assert (int(checkouts), int(threads), int(at_most)) == (REQUESTS, THREADS, POOL_SIZE)
+    assert 1 <= int(size) <= POOL_SIZE
+    assert float(p50) <= float(p99)
+    assert int(waited) <= REQUESTS
+
+    # Each slow step says it is starting before it runs, then how long it took.
+    lines = out.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.endswith(" ...")]
+    assert len(starts) == 4, lines
+    assert lines[starts[0]].startswith("starting the Redshift emulator")
+    for i in starts:
+        assert re.fullmatch(r"  done in [\d.]+ s", lines[i + 1]), lines[i : i + 2]

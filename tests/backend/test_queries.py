@@ -204,3 +204,17 @@ def test_iterator_outside_and_inside_transaction(django_db_setup: str) -> None:
             assert len(list(Item.objects.iterator(chunk_size=2))) == 5
     finally:
         Item.objects.all().delete()
+
+
+def test_case_of_uuids_keeps_the_whole_value(db: None) -> None:
+    # Case() unifies its branches with a cast to the field's type: CHAR(36), not CHAR.
+    from uuid import UUID
+
+    from django.db.models import Case, When
+
+    one, two = UUID(int=1), UUID(int=2)
+    first = AllTypes.objects.create(big=1)
+    second = AllTypes.objects.create(big=2)
+    AllTypes.objects.update(uuid=Case(When(big=1, then=Value(one)), When(big=2, then=two)))
+    assert AllTypes.objects.get(pk=first.pk).uuid == one
+    assert AllTypes.objects.get(pk=second.pk).uuid == two

@@ -342,12 +342,31 @@ def check_command(words: list[str], block: Block) -> None:
         raise AssertionError(f"{block.id}: the test does not know the command {program!r}")
 
 
+LOCAL_SPEC = re.compile(r"^(?P<path>[./][^\[]*)(?:\[(?P<extras>[^\]]*)\])?$")
+
+
 def check_pip(args: list[str], block: Block) -> None:
     if args[:1] == ["uninstall"]:
         return
     assert args[:1] == ["install"], f"{block.id}: pip {' '.join(args)}"
     extras = set(PYPROJECT["project"]["optional-dependencies"])
     for spec in (a for a in args[1:] if not a.startswith("-")):
+        local = LOCAL_SPEC.match(spec) or LOCAL_SPEC.match("./" + spec)
+        if local and (spec.startswith(("/", ".")) or local["path"].endswith(".whl")):
+            # A checkout or a wheel: this project's extras, and a wheel of this version.
+            wanted = {e.strip() for e in (local["extras"] or "").split(",") if e.strip()}
+            assert wanted <= extras, f"{block.id}: unknown extra in {spec}"
+            if local["path"].endswith(".whl"):
+                name = PYPROJECT["project"]["name"].replace("-", "_")
+                version = re.search(
+                    r'^__version__ = "([^"]+)"',
+                    (ROOT / name / "__init__.py").read_text(encoding="utf-8"),
+                    re.MULTILINE,
+                )
+                assert version, name
+                wheel = f"{name}-{version[1]}-py3-none-any.whl"
+                assert Path(local["path"]).name == wheel, f"{block.id}: the wheel is {wheel}"
+            continue
         requirement = Requirement(spec)
         if canonicalize_name(requirement.name) == canonicalize_name(PYPROJECT["project"]["name"]):
             assert requirement.extras <= extras, f"{block.id}: unknown extra in {spec}"
@@ -361,11 +380,19 @@ def hatch_scripts(env: str) -> dict[str, Any]:
         spec = HATCH["envs"].get(name)
         assert spec is not None, f"no hatch environment {name!r}"
         scripts = {**spec.get("scripts", {}), **scripts}
-        name = spec.get("template", "default") if name != "default" else None
+        template = spec.get("template", "default")
+        # An environment that is its own template inherits nothing.
+        name = template if name != "default" and template != name else None
     return scripts
 
 
 def check_hatch(args: list[str], block: Block) -> None:
+    if args[:1] == ["build"]:  # hatch's own command; the targets are pyproject.toml's
+        targets = PYPROJECT["tool"]["hatch"]["build"]["targets"]
+        for i, arg in enumerate(args):
+            if arg == "-t":
+                assert args[i + 1] in targets, f"{block.id}: no build target {args[i + 1]}"
+        return
     assert args[:1] == ["run"] and len(args) > 1, f"{block.id}: hatch {' '.join(args)}"
     env, _, name = args[1].rpartition(":")
     scripts = hatch_scripts(env or "default")

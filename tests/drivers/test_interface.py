@@ -237,7 +237,7 @@ def test_redshift_connector_params() -> None:
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        ({"ssl": False}, "'ssl'"),
+        ({"ssl": False, "sslmode": "verify-ca"}, "'ssl'"),
         ({"numeric_to_float": True}, "'numeric_to_float'"),
         ({"sslmode": "bogus"}, "'sslmode'"),
         ({"client_encoding": "UTF8"}, "'client_encoding'"),

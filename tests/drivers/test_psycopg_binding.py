@@ -97,7 +97,8 @@ def test_bulk_insert_through_the_emulator_round_trips_values(conn: psycopg.Conne
 @settings(max_examples=400, deadline=None)
 @given(
     value=st.one_of(
-        st.text(),
+        # No NUL: a statement's text cannot hold one (the driver refuses it, DataError).
+        st.text().filter(lambda s: "\x00" not in s),
         st.text(alphabet="\\'x%\u00e9"),
         st.integers(min_value=-(2**70), max_value=2**70),
         st.decimals(allow_nan=True, allow_infinity=True),

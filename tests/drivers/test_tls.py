@@ -187,3 +187,31 @@ def test_redshift_connector_verifies_against_ssl_cert_file(
     prefer = wrapper(tls_emulator, "localhost", driver="redshift_connector")
     with pytest.raises(OperationalError, match="certificate verify failed"):
         prefer.ensure_connection()
+
+
+def test_redshift_connector_takes_its_own_ssl_switch_and_libpq_sslmodes(
+    tls_emulator: Emulator, pki: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rc = {"driver": "redshift_connector"}
+    # ssl=False: plain text although the server offers TLS (the user's choice, as in the
+    # driver; for a local emulator, say).
+    plain = wrapper(tls_emulator, "localhost", **rc, ssl=False)
+    plain.ensure_connection()
+    assert not hasattr(plain.connection.raw._usock, "cipher")
+    assert select_one(plain) == (1,)
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki["right"]))
+    # ssl=True: TLS required.
+    required = wrapper(tls_emulator, "localhost", **rc, ssl=True)
+    required.ensure_connection()
+    assert required.connection.raw._usock.version().startswith("TLS")
+    assert select_one(required) == (1,)
+    # libpq's require: encrypted, and this driver checks the chain (not the name).
+    by_ip = wrapper(tls_emulator, "127.0.0.1", **rc, sslmode="require")
+    by_ip.ensure_connection()
+    assert by_ip.connection.raw._usock.version().startswith("TLS")
+    assert select_one(by_ip) == (1,)
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki["wrong"]))
+    with pytest.raises(OperationalError, match="certificate verify failed"):
+        wrapper(tls_emulator, "127.0.0.1", **rc, sslmode="require").ensure_connection()

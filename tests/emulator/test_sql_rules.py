@@ -7,6 +7,7 @@ runs once with psycopg 3 and once with redshift_connector.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -318,6 +319,50 @@ def test_vacuum_forms_outside_a_transaction(db: Db, t: str) -> None:
         db.rows("VACUUM " + form.format(t=t))
     db.rows("BEGIN")
     assert db.error(f"VACUUM {t}") == ("25001", "VACUUM cannot run inside a transaction block")
+
+
+def test_dbt_query_comment_keeps_table_attributes(db: Db, t: str) -> None:
+    # dbt prefixes every statement with a /* {...} */ query comment (issue #18).
+    comment = '/* {"app": "dbt", "dbt_version": "1.11.0", "node_id": "model.shop.orders"} */ '
+    db.rows(f"{comment}create table {t} diststyle even sortkey (a) as select 1 as a, 2 as b")
+    assert db.one(f"SELECT diststyle FROM svv_table_info WHERE \"table\" = '{t}'") == "EVEN"
+    db.rows(f"-- a line comment\nalter table {t} alter diststyle all")
+    assert db.one(f"SELECT diststyle FROM svv_table_info WHERE \"table\" = '{t}'") == "ALL"
+    db.rows(f"{comment}alter table {t} add column c int encode zstd")
+    assert table_def(db, t)["c"][1] == "zstd"
+    assert db.error(f"{comment}alter table {t} add column d int not null")[0] == "0A000"
+    db.rows("BEGIN")
+    db.rows(f"INSERT INTO {t} (a, b) VALUES (3, 4)")
+    db.rows(f"{comment}truncate {t}")  # commits the INSERT first
+    db.rows("ROLLBACK")
+    assert db.one(f"SELECT count(*) FROM {t}") == 0
+
+
+def test_analyze_forms(db: Db, t: str) -> None:
+    db.rows(f"CREATE TABLE {t} (a INT, b VARCHAR(5))")
+    db.rows(f"ANALYZE {t} PREDICATE COLUMNS")
+    db.rows(f"ANALYZE VERBOSE {t} (a) ALL COLUMNS")
+    assert db.rows(f"ANALYZE COMPRESSION {t}") == []
+    db.rows("BEGIN")
+    assert db.error(f"ALTER TABLE {t} APPEND FROM {t}") == (
+        "25001",
+        "ALTER TABLE APPEND cannot run inside a transaction block",
+    )
+
+
+def test_json_with_escaped_quotes_in_a_multi_row_insert(db: Db, t: str) -> None:
+    # As the backend writes it: each backslash ' || CHR(92) || ', a deep tree (issue #17).
+    from redshift_async_backend.drivers.psycopg import quote_str
+
+    db.rows(f"CREATE TABLE {t} (id INT, doc SUPER, s VARCHAR(3000))")
+    doc = {"q": '"' * 100, "w": "wörld"}
+    rows = ", ".join(
+        f"({i}, JSON_PARSE({quote_str(json.dumps(doc))}), {quote_str(chr(92) * 150)})"
+        for i in range(3)
+    )
+    db.rows(f'INSERT INTO "{t}" ("id", "doc", "s") VALUES {rows}')
+    assert [json.loads(r[0]) for r in db.rows(f"SELECT doc FROM {t}")] == [doc] * 3
+    assert db.one(f"SELECT min(length(s)) FROM {t}") == 150
 
 
 def test_version_is_redshift_like(db: Db) -> None:

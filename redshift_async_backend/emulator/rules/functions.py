@@ -1,0 +1,597 @@
+"""SQL functions, operators and conditions (the guide's "SQL functions reference",
+including window functions, and "Conditions").
+
+Hook for leader-node-only functions (DG:c_SQL_functions_leader_node_only): a name added to
+:data:`LEADER_NODE_ONLY` is refused in a query that also reads a user table, with
+Redshift's error; a function that needs its own check can record facts while the tree is
+walked (``stmt.facts``) and decide in ``stmt.at_end``, as :func:`leader_node_only` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pglast import ast
+from pglast.enums import A_Expr_Kind
+from pglast.visitors import Visitor
+
+from ..catalog import DATEPARTS, SCHEMA
+from .declare import FULL, PARTLY, STYLE, Part
+from .errors import RedshiftError, no_such_function, syntax_error
+from .pipeline import Statement
+from .source import matching
+
+part = Part(
+    "functions",
+    "Functions, operators and conditions",
+    "SQL functions (window functions included), operators and conditions.",
+    order=3,
+)
+
+
+def _name(node: ast.FuncCall) -> list[str]:
+    return [n.sval or "" for n in node.funcname or () if isinstance(n, ast.String)]
+
+
+_TESTS = "tests/emulator/test_sql_rules.py::test_redshift_function"
+
+
+def _function(fid: str, page: str, does: str, *cases: str, **more: Any) -> None:
+    """A Redshift function the emulator's schema provides (emulator/catalog.py)."""
+    tests = more.pop("tests", ())
+    part.rule(
+        id=fid,
+        page=page,
+        does=does,
+        fidelity=more.pop("fidelity", FULL),
+        tests=(*(f"{_TESTS}[{c}]" for c in cases), *tests),
+        **more,
+    )
+
+
+_function("getdate", "r_GETDATE", "`GETDATE()`: the statement's start, no fractional seconds, "
+          "TIMESTAMP", "getdate")  # fmt: skip
+_function(
+    "dateadd",
+    "r_DATEADD_function",
+    "`DATEADD(part, n, d)`: the datepart bare or quoted, any abbreviation of "
+    "DG:r_Dateparts_for_datetime_functions; the month's end kept as Redshift keeps it",
+    "dateadd",
+    "dateadd_month",
+    "dateadd_abbrev",
+    tests=("tests/emulator/test_rules.py::test_function_rewrites",),
+)
+_function(
+    "datediff",
+    "r_DATEDIFF_function",
+    "`DATEDIFF(part, a, b)`: the datepart boundaries crossed, BIGINT; weeks start on Monday",
+    "datediff_day",
+    "datediff_year",
+    "datediff_week",
+    "datediff_qtr",
+    "datediff_literals",
+)
+_function(
+    "date-part",
+    "r_DATE_PART_function",
+    "`DATE_PART(part, d)` and `DATE_TRUNC('part', d)` take Redshift's dateparts and "
+    "abbreviations, bare or quoted",
+    "date_part_bare",
+)
+_function(
+    "convert-timezone",
+    "CONVERT_TIMEZONE",
+    "`CONVERT_TIMEZONE([source,] target, ts)`; the source defaults to UTC",
+    "convert_timezone",
+    "convert_timezone_2",
+)
+_function(
+    "json-parse-serialize",
+    "JSON_PARSE",
+    "`JSON_PARSE`, `JSON_SERIALIZE`, `CAN_JSON_PARSE` on JSON text; invalid JSON is an "
+    "error (`invalid json object ...`)",
+    "json_parse",
+    "can_json_parse",
+    see=("JSON_SERIALIZE", "CAN_JSON_PARSE"),
+)
+_function(
+    "json-extract-path-text",
+    "JSON_EXTRACT_PATH_TEXT",
+    "`JSON_EXTRACT_PATH_TEXT(json, p1 ... p5 [, null_if_invalid])` on VARCHAR and SUPER; a "
+    "missing path is NULL; path elements are object keys",
+    "json_path_varchar",
+    "json_path_invalid_null",
+    tests=(
+        "tests/emulator/test_suite_rules.py::test_json_extract_path_text_elements_are_object_keys",
+    ),
+)
+_function(
+    "json-extract-array-element-text",
+    "JSON_EXTRACT_ARRAY_ELEMENT_TEXT",
+    "`JSON_EXTRACT_ARRAY_ELEMENT_TEXT(json, i [, null_if_invalid])`: zero-based, NULL out of "
+    "bounds",
+    tests=("tests/emulator/test_sql_rules.py::test_json_extract_array_element_text",),
+)
+_function(
+    "is-valid-json",
+    "IS_VALID_JSON",
+    "`IS_VALID_JSON` (objects only) and `IS_VALID_JSON_ARRAY`",
+    "is_valid_json",
+    "is_valid_json_obj",
+    "is_valid_json_array",
+    see=("IS_VALID_JSON_ARRAY",),
+)
+_function(
+    "to-from-varbyte",
+    "r_TO_VARBYTE",
+    "`TO_VARBYTE` and `FROM_VARBYTE` with hex, binary, utf8/utf-8 and base64",
+    "to_from_varbyte",
+    see=("r_FROM_VARBYTE",),
+    tests=("tests/emulator/test_sql_rules.py::test_varbyte_and_timetz_columns",),
+)
+_function(
+    "regexp-functions",
+    "REGEXP_COUNT",
+    "`REGEXP_COUNT/INSTR/SUBSTR/REPLACE` with the parameters string (c, i, e, p); "
+    "REGEXP_REPLACE replaces every match",
+    "regexp_count_i",
+    "regexp_count_c",
+    "regexp_instr",
+    "regexp_substr_e",
+    "regexp_substr_none",
+    "regexp_replace_all",
+    "regexp_replace_pos_i",
+    fidelity=PARTLY,
+    gap="`p` (PCRE) is PostgreSQL's ARE, which covers the common Perl syntax only",
+    see=("REGEXP_INSTR", "REGEXP_SUBSTR", "REGEXP_REPLACE"),
+)
+_function("len-charindex", "r_LEN", "`LEN` (trailing blanks of CHAR only ignored) and "
+          "`CHARINDEX`", "len", "len_char", "charindex", see=("r_CHARINDEX",))  # fmt: skip
+_function(
+    "sha1-md5",
+    "SHA1",
+    "`SHA1`, `FUNC_SHA1` and `MD5`: hex digests of the string's UTF-8 bytes",
+    fidelity=FULL,
+    gap="SHA-1 in PL/pgSQL, as the embedded PostgreSQL has no pgcrypto",
+    see=("FUNC_SHA1", "r_MD5"),
+    tests=("tests/emulator/test_sql_rules.py::test_sha1_func_sha1_and_md5",),
+)
+_function(
+    "sha2-round",
+    "SHA2",
+    "`SHA2(s, bits)` (hex text); `ROUND` of a DOUBLE PRECISION is DOUBLE PRECISION",
+    see=("r_ROUND",),
+    tests=("tests/emulator/test_sql_rules.py::test_sha2_and_round_of_double",),
+)
+_function(
+    "version",
+    "r_VERSION",
+    "`version()` is `PostgreSQL 8.0.2 on i686-pc-linux-gnu, ..., Redshift 1.0.<build>`",
+    tests=("tests/emulator/test_sql_rules.py::test_version_is_redshift_like",),
+)
+
+# Redshift functions defined in the emulator's schema; calls are qualified so a client's own
+# search_path does not hide them, and so pg_catalog's same-named functions do not win.
+OWN_FUNCTIONS = frozenset(
+    {
+        "getdate", "dateadd", "datediff", "convert_timezone", "len", "charindex", "json_parse",
+        "json_serialize", "json_extract_path_text", "json_extract_array_element_text",
+        "can_json_parse", "is_valid_json", "is_valid_json_array", "to_varbyte", "from_varbyte",
+        "regexp_count", "regexp_instr", "regexp_substr", "regexp_replace", "version",
+    }
+)  # fmt: skip
+
+
+@part.node(
+    ast.FuncCall,
+    id="redshift-functions",
+    page="c_SQL_functions",
+    does="Redshift's own functions are there whatever the session's search_path",
+    fidelity=FULL,
+    gap="each is a function in the emulator's schema (emulator/catalog.py); calls of the "
+    "ones PostgreSQL has under the same name are qualified",
+    tests=(
+        "tests/emulator/test_rules.py::test_function_rewrites",
+        "tests/emulator/test_rules.py::test_json_parse_in_a_multi_row_insert_is_edited_not_reprinted",
+    ),
+    words=tuple(sorted(OWN_FUNCTIONS)),
+)
+def redshift_functions(stmt: Statement, node: ast.FuncCall) -> None:
+    names = _name(node)
+    if len(names) != 1 or names[0].lower() not in OWN_FUNCTIONS:
+        return
+    fname = names[0].lower()
+    if fname == "version" and node.args:
+        return
+    # An insertion needs no tokens: a multi-row INSERT of JSON_PARSE(...) values is not
+    # scanned for it.
+    stmt.insert(stmt.position(node), f"{SCHEMA}.")
+
+
+@part.node(
+    ast.FuncCall,
+    id="dateparts",
+    page="r_Dateparts_for_datetime_functions",
+    does="Dateparts are bare words or strings, with Redshift's names and abbreviations",
+    fidelity=FULL,
+    answer='0A000 date part "fortnight" is not supported',
+    source=STYLE,
+    tests=(
+        "tests/emulator/test_rules.py::test_unknown_datepart_is_refused",
+        "tests/emulator/test_rules.py::test_function_rewrites",
+        f"{_TESTS}[dateadd_abbrev]",
+        f"{_TESTS}[date_part_bare]",
+    ),
+    words=("dateadd", "datediff", "date_part", "date_trunc"),
+)
+def dateparts(stmt: Statement, node: ast.FuncCall) -> None:
+    names = _name(node)
+    fname = names[0].lower() if len(names) == 1 else ""
+    if fname not in ("dateadd", "datediff", "date_part", "date_trunc") or not node.args:
+        return
+    first = node.args[0]
+    if fname == "date_trunc" and isinstance(first, ast.A_Const):
+        return
+    bare = isinstance(first, ast.ColumnRef) and len(first.fields or ()) == 1
+    quoted = isinstance(first, ast.A_Const) and isinstance(first.val, ast.String)
+    if not (bare or quoted):
+        return
+    call = stmt.call(node)
+    start, end = stmt.span(*call.args[0])
+    text = stmt.source_text(start, end)
+    word = text[1:-1].replace("''", "'") if quoted else text
+    if bare and word.startswith('"'):
+        word = word[1:-1]
+    canon = DATEPARTS.get(word.lower())
+    if canon is None:
+        raise RedshiftError(f'date part "{word}" is not supported', "0A000")
+    stmt.replace(start, end, f"'{canon}'")
+
+
+@part.node(
+    ast.FuncCall,
+    id="nvl",
+    page="r_NVL_function",
+    see=("r_NVL2",),
+    does="`NVL(expr, expr, ...)` is COALESCE; `NVL2(expr, not_null, null)`",
+    fidelity=FULL,
+    tests=(
+        f"{_TESTS}[nvl]",
+        f"{_TESTS}[nvl2]",
+        "tests/emulator/test_rules.py::test_function_rewrites",
+    ),
+    words=("nvl", "nvl2"),
+)
+def nvl(stmt: Statement, node: ast.FuncCall) -> None:
+    names = _name(node)
+    fname = names[0].lower() if len(names) == 1 else ""
+    if fname == "nvl":
+        # Redshift: NVL(expr, expr, ...) is COALESCE (DG:r_NVL_function).
+        first, past = stmt.call(node).name
+        stmt.replace(*stmt.span(first, past), "COALESCE")
+    elif fname == "nvl2":
+        call = stmt.call(node)
+        if len(call.args) != 3:
+            raise RedshiftError("function nvl2 requires 3 arguments", "42883")
+        a, b, c = (stmt.span_text(*arg) for arg in call.args)
+        # Redshift: NVL2(expr, not_null_value, null_value) (DG:r_NVL2).
+        stmt.replace(
+            stmt.tokens[call.name[0]].start,
+            stmt.tokens[call.close].end,
+            f"(CASE WHEN ({a}) IS NOT NULL THEN ({b}) ELSE ({c}) END)",
+        )
+
+
+@part.node(
+    ast.FuncCall,
+    id="listagg",
+    page="r_LISTAGG",
+    does="`LISTAGG([DISTINCT] x [, delimiter]) [WITHIN GROUP (ORDER BY ...)]`",
+    fidelity=PARTLY,
+    gap="becomes `string_agg(x::text, delimiter ORDER BY ...)`; the 65,535-byte limit and "
+    "the leader-node error are not imitated",
+    tests=(
+        "tests/emulator/test_sql_rules.py::test_listagg_within_group",
+        "tests/emulator/test_rules.py::test_function_rewrites",
+    ),
+    words=("listagg",),
+)
+def listagg(stmt: Statement, node: ast.FuncCall) -> None:
+    names = _name(node)
+    if len(names) != 1 or names[0].lower() != "listagg":
+        return
+    call = stmt.call(node)
+    toks = stmt.tokens
+    args = list(call.args)
+    if not args or len(args) > 2:
+        raise RedshiftError("function listagg requires 1 or 2 arguments", "42883")
+    first = args[0]
+    distinct = ""
+    if toks[first[0]].word == "distinct":
+        distinct, first = "DISTINCT ", (first[0] + 1, first[1])
+    value = stmt.span_text(*first)
+    delimiter = stmt.span_text(*args[1]) if len(args) == 2 else "''"
+    order, end = "", call.close
+    within = call.close + 1
+    if within + 2 < len(toks) and toks[within].word == "within" and toks[within + 2].text == "(":
+        close_i = matching(toks, within + 2)
+        order = " " + stmt.span_text(within + 3, close_i)
+        end = close_i
+    # Redshift: LISTAGG (DG:r_LISTAGG) is string_agg with the ORDER BY inside the call.
+    stmt.replace(
+        toks[call.name[0]].start,
+        toks[end].end,
+        f"pg_catalog.string_agg({distinct}CAST({value} AS text), {delimiter}{order})",
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# COLLATE(string, 'case_sensitive' | 'cs' | 'case_insensitive' | 'ci') (DG:r_COLLATE)
+
+_COLLATION_NAMES = {"case_sensitive": "cs", "cs": "cs", "case_insensitive": "ci", "ci": "ci"}
+_COLLATE_TESTS = (
+    "tests/emulator/test_suite_rules.py::test_collate_function_ci_compares_case_insensitively",
+    "tests/emulator/test_suite_rules.py::test_collate_function_keeps_the_value_and_cs_orders_by_bytes",
+    "tests/emulator/test_suite_rules.py::test_collate_function_refuses_other_names",
+)
+
+
+@part.statement(
+    id="collate-function",
+    page="r_COLLATE",
+    does="`COLLATE(s, 'case_insensitive' | 'ci' | 'case_sensitive' | 'cs')` compares and "
+    "orders without or with case",
+    fidelity=FULL,
+    gap="the statement is parsed again and printed from its tree (comments are dropped)",
+    answer="42704 COLLATE() takes a string and 'case_sensitive', 'cs', 'case_insensitive' or 'ci'",
+    source=STYLE,
+    tests=_COLLATE_TESTS,
+    words=("collate",),
+)
+def collate_call(stmt: Statement) -> None:
+    toks = stmt.tokens
+    for i, t in enumerate(toks[:-1]):
+        if t.word == "collate" and toks[i + 1].text == "(":
+            # COLLATE is reserved in PostgreSQL: the call is qualified to parse, and the
+            # node rule below replaces it.
+            stmt.replace(t.start, t.end, f"{SCHEMA}.collate")
+
+
+def _collation(node: Any) -> str | None:
+    """'ci' / 'cs' for a (qualified) COLLATE(string, name) call, else None."""
+    if not isinstance(node, ast.FuncCall) or _name(node) != [SCHEMA, "collate"]:
+        return None
+    args = list(node.args or ())
+    name = args[1] if len(args) == 2 else None
+    value = getattr(getattr(name, "val", None), "sval", None)
+    kind = _COLLATION_NAMES.get(str(value).lower()) if value is not None else None
+    if kind is None:
+        # Redshift: only these four names (DG:r_COLLATE).
+        raise RedshiftError(
+            "COLLATE() takes a string and 'case_sensitive', 'cs', 'case_insensitive' or 'ci'",
+            "42704",
+        )
+    return kind
+
+
+@part.node(
+    ast.FuncCall,
+    id="collate-function-calls",
+    page="r_COLLATE",
+    does="A case-insensitive `COLLATE()` makes the whole comparison it is in case-insensitive",
+    fidelity=FULL,
+    tests=_COLLATE_TESTS,
+    words=("collate",),
+)
+def collate_calls(stmt: Statement, node: ast.FuncCall) -> None:
+    if _collation(node) is not None and not stmt.facts.get("collate"):
+        stmt.facts["collate"] = True
+        stmt.transform(_CollateRewriter())
+
+
+def _lower(node: Any) -> ast.FuncCall:
+    return ast.FuncCall(funcname=(ast.String(sval="lower"),), args=(node,))
+
+
+def _collate_arg(node: Any) -> Any:
+    return node.args[0] if _collation(node) is not None else node
+
+
+class _CollateRewriter(Visitor):
+    """The slow path (stmt.transform): comparisons with a case-insensitive side are made on
+    lower-cased sides; elsewhere COLLATE() keeps the value, case-sensitive order being byte
+    order."""
+
+    def visit_A_Expr(self, ancestors: object, node: ast.A_Expr) -> None:
+        right = node.rexpr if isinstance(node.rexpr, list | tuple) else (node.rexpr,)
+        if any(_collation(side) == "ci" for side in (node.lexpr, *right)):
+            node.lexpr = _lower(_collate_arg(node.lexpr))
+            lowered = tuple(_lower(_collate_arg(side)) for side in right)
+            node.rexpr = lowered if isinstance(node.rexpr, list | tuple) else lowered[0]
+
+    def visit_SortBy(self, ancestors: object, node: ast.SortBy) -> None:
+        if _collation(node.node) == "ci":
+            node.node = _lower(_collate_arg(node.node))
+
+    def visit_FuncCall(self, ancestors: object, node: ast.FuncCall) -> ast.Node | None:
+        kind = _collation(node)
+        if kind is None:
+            return None
+        arg = _collate_arg(node)
+        if kind == "ci":
+            return arg
+        return ast.CollateClause(arg=arg, collname=(ast.String(sval="C"),))
+
+
+# ---------------------------------------------------------------------------------------
+# What Redshift does not have
+
+_NO_SUCH_FUNCTION = {
+    # Redshift: DG:c_unsupported-postgresql-functions.
+    "string_agg": "use LISTAGG(expr, delimiter) WITHIN GROUP (ORDER BY ...)",
+    "array_agg": "use LISTAGG(expr, delimiter) WITHIN GROUP (ORDER BY ...)",
+    "nextval": "Amazon Redshift has no sequences; use an IDENTITY column",
+    "currval": "Amazon Redshift has no sequences",
+    "lastval": "Amazon Redshift has no sequences",
+    "setval": "Amazon Redshift has no sequences",
+}
+
+
+@part.node(
+    ast.FuncCall,
+    id="no-postgresql-only-functions",
+    page="c_unsupported-postgresql-functions",
+    does="PostgreSQL functions Redshift lacks are refused: STRING_AGG, ARRAY_AGG, the "
+    "sequence functions",
+    fidelity=PARTLY,
+    gap="only these six of the guide's list",
+    answer="42883 function string_agg does not exist",
+    source=STYLE,
+    tests=tuple(
+        f"tests/emulator/test_sql_rules.py::test_refused_like_redshift[{k}]"
+        for k in ("string_agg", "array_agg", "nextval", "currval", "lastval")
+    ),
+    words=tuple(sorted(_NO_SUCH_FUNCTION)),
+)
+def no_postgresql_only_functions(stmt: Statement, node: ast.FuncCall) -> None:
+    names = _name(node)
+    if len(names) == 1 and names[0].lower() in _NO_SUCH_FUNCTION:
+        fname = names[0].lower()
+        raise no_such_function(fname, _NO_SUCH_FUNCTION[fname])
+
+
+@part.node(
+    ast.FuncCall,
+    id="no-aggregate-filter",
+    page="c_Aggregate_Functions",
+    does="No aggregate `FILTER (WHERE ...)` clause",
+    fidelity=FULL,
+    answer='42601 syntax error at or near "FILTER"',
+    source=STYLE,
+    tests=("tests/emulator/test_sql_rules.py::test_refused_like_redshift[filter]",),
+    words=("filter",),
+)
+def no_aggregate_filter(stmt: Statement, node: ast.FuncCall) -> None:
+    if node.agg_filter is not None:
+        raise syntax_error("FILTER", "Amazon Redshift has no aggregate FILTER clause; use CASE")
+
+
+# Functions that run on the leader node only (DG:c_SQL_functions_leader_node_only).
+LEADER_NODE_ONLY = frozenset({"generate_series"})
+_CATALOG_PREFIXES = ("pg_", "stv_", "svv_", "stl_", "svl_", "information_schema")
+
+
+@part.node(
+    ast.FuncCall,
+    ast.RangeVar,
+    id="leader-node-only-functions",
+    page="c_SQL_functions_leader_node_only",
+    see=("c_unsupported-postgresql-functions",),
+    does="A leader-node-only function (GENERATE_SERIES) in a query that reads a user table "
+    "fails; without user tables it runs",
+    fidelity=PARTLY,
+    gap="GENERATE_SERIES only, of the guide's list",
+    answer="0A000 Specified types or functions (one per INFO message) not supported on "
+    "Redshift tables.",
+    source="Redshift",
+    tests=(
+        "tests/emulator/test_sql_rules.py::test_refused_like_redshift[generate_series]",
+        "tests/emulator/test_sql_rules.py::test_unrecognised_statements_pass_through",
+        "tests/emulator/test_rules.py::test_generate_series_only_on_the_leader",
+    ),
+    words=tuple(sorted(LEADER_NODE_ONLY)),
+)
+def leader_node_only(stmt: Statement, node: ast.FuncCall | ast.RangeVar) -> None:
+    facts = stmt.facts
+    if isinstance(node, ast.FuncCall):
+        names = _name(node)
+        if len(names) == 1 and names[0].lower() in LEADER_NODE_ONLY:
+            facts.setdefault("leader_only", names[0].lower())
+    else:
+        schema, name = node.schemaname or "", node.relname or ""
+        if not (schema.startswith(_CATALOG_PREFIXES) or name.startswith(_CATALOG_PREFIXES)):
+            facts["user_tables"] = True
+    if not facts.get("leader_only_check"):
+        facts["leader_only_check"] = True
+        stmt.at_end(_check_leader_node_only)
+
+
+def _check_leader_node_only(stmt: Statement) -> None:
+    if stmt.facts.get("leader_only") and stmt.facts.get("user_tables"):
+        raise RedshiftError(
+            "Specified types or functions (one per INFO message) not supported on Redshift tables.",
+            "0A000",
+        )
+
+
+@part.node(
+    ast.A_Expr,
+    id="no-case-insensitive-regex-operators",
+    page="pattern-matching-conditions-posix",
+    does="Only `~` and `!~`: no `~*` or `!~*`",
+    fidelity=FULL,
+    answer="42883 operator does not exist: ~*",
+    source=STYLE,
+    tests=(
+        "tests/emulator/test_sql_rules.py::test_refused_like_redshift[iregex]",
+        "tests/emulator/test_sql_rules.py::test_refused_like_redshift[not_iregex]",
+    ),
+    words=("~*", "!~*"),
+)
+def no_iregex(stmt: Statement, node: ast.A_Expr) -> None:
+    ops = {n.sval for n in node.name or () if isinstance(n, ast.String)}
+    for op in ("~*", "!~*"):
+        if op in ops:
+            raise RedshiftError(
+                f"operator does not exist: {op}",
+                "42883",
+                hint="Amazon Redshift has no ~* or !~*; use REGEXP_COUNT(s, p, 1, 'i') > 0",
+            )
+
+
+@part.node(
+    ast.A_Expr,
+    id="no-is-distinct-from",
+    page="c_unsupported-postgresql-functions",
+    does="No `IS [NOT] DISTINCT FROM`",
+    fidelity=FULL,
+    answer='42601 syntax error at or near "DISTINCT"',
+    source=STYLE,
+    tests=("tests/emulator/test_sql_rules.py::test_refused_like_redshift[is_distinct]",),
+    screen=r"is\s+(?:not\s+)?distinct\s+from",
+)
+def no_is_distinct_from(stmt: Statement, node: ast.A_Expr) -> None:
+    if node.kind in (A_Expr_Kind.AEXPR_DISTINCT, A_Expr_Kind.AEXPR_NOT_DISTINCT):
+        raise syntax_error("DISTINCT", "Amazon Redshift has no IS [NOT] DISTINCT FROM")
+
+
+@part.node(
+    ast.ColumnRef,
+    id="sysdate",
+    page="r_SYSDATE",
+    does="`SYSDATE` (no parentheses): the transaction's start, with microseconds",
+    fidelity=FULL,
+    tests=(f"{_TESTS}[sysdate]", "tests/emulator/test_rules.py::test_function_rewrites"),
+    words=("sysdate",),
+)
+def sysdate(stmt: Statement, node: ast.ColumnRef) -> None:
+    fields = node.fields or ()
+    first = fields[0] if len(fields) == 1 else None
+    if isinstance(first, ast.String) and (first.sval or "").lower() == "sysdate":
+        t = stmt.tokens[stmt.token_index(stmt.position(node))]
+        stmt.replace(t.start, t.end, f"{SCHEMA}.sysdate()")
+
+
+@part.node(
+    ast.JsonSerializeExpr,
+    id="json-serialize-function",
+    page="JSON_SERIALIZE",
+    does="`JSON_SERIALIZE(super)` is a function from SUPER to VARCHAR",
+    fidelity=FULL,
+    gap="PostgreSQL 16+ reads it as SQL/JSON syntax; it is sent as the emulator's function",
+    tests=("tests/emulator/test_sql_rules.py::test_super_holds_json", f"{_TESTS}[json_parse]"),
+    words=("json_serialize",),
+)
+def json_serialize(stmt: Statement, node: Any) -> None:
+    t = stmt.tokens[stmt.token_index(stmt.position(node))]
+    stmt.replace(t.start, t.end, f"{SCHEMA}.json_serialize")

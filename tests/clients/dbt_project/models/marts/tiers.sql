@@ -1,0 +1,2 @@
+{{ config(dist='all') }}
+select distinct tier from {{ ref('stg_customers') }}

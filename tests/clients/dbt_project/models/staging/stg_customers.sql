@@ -1,0 +1,1 @@
+select customer_id, name, tier from {{ ref('customers') }}
