@@ -13,13 +13,13 @@ so they are kept in two tables keyed by table OID and column number (renames fol
 * The ``sql_drop`` trigger refuses dropping a DISTKEY or SORTKEY column and forgets
   dropped tables.
 
-The tables live in ``pg_catalog`` with row-level security on and no policy: they are
-not on a user's search path (pg_catalog is searched, but a user's own table of the same
-name would need the same odd name), not in ``\\dt``, Django's or this backend's
-introspection, and with the usual ``schemaname NOT IN ('pg_catalog',
-'information_schema')`` filter not in pg_tables or information_schema either; and no
-client (not even one that may read and write every table) sees or changes a row. Only
-the catalog views and the SECURITY DEFINER functions here, owned by the superuser, do.
+The tables live in ``pg_catalog``: not on a user's search path (pg_catalog is searched,
+but a user's own table of the same name would need the same odd name), not in ``\\dt``,
+Django's or this backend's introspection, and with the usual ``schemaname NOT IN
+('pg_catalog', 'information_schema')`` filter not in pg_tables or information_schema
+either. Everyone may read them, as PostgreSQL's own catalogs; row-level security with a
+policy for reading only keeps every client (even one that may write every table) from
+changing a row. The SECURITY DEFINER functions here, owned by the superuser, write them.
 
 Informational constraints. Redshift accepts duplicate PRIMARY KEY / UNIQUE values and
 orphan FOREIGN KEY values; it enforces NOT NULL (DG:t_Defining_constraints). PostgreSQL
@@ -101,7 +101,19 @@ def _tables_sql() -> list[str]:
   autorefresh boolean NOT NULL DEFAULT false,
   backup boolean NOT NULL DEFAULT true)""",
         *[f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY" for table in _TABLES],
+        # Everyone reads them (the catalog views, and functions they call with the
+        # caller's rights); only the owner's SECURITY DEFINER functions write.
+        *[
+            f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = '{table}'::regclass
+                  AND polname = 'read') THEN
+    CREATE POLICY read ON {table} FOR SELECT USING (true);
+  END IF;
+END $$"""
+            for table in _TABLES
+        ],
         f"REVOKE ALL ON {', '.join(_TABLES)} FROM PUBLIC",
+        f"GRANT SELECT ON {', '.join(_TABLES)} TO PUBLIC",
         "RESET allow_system_table_mods",
     ]
 
@@ -744,6 +756,14 @@ END $$""",
         """DO $$ BEGIN
   IF to_regnamespace('public') IS NOT NULL THEN
     GRANT USAGE, CREATE ON SCHEMA public TO PUBLIC;
+  END IF;
+END $$""",
+        # A Redshift superuser creates schemas in every database (DG:r_CREATE_SCHEMA),
+        # whoever owns it upstream.
+        f"""DO $$ BEGIN
+  IF to_regrole('{SUPERUSERS}') IS NOT NULL THEN
+    EXECUTE format('GRANT CREATE, TEMPORARY ON DATABASE %I TO {SUPERUSERS}',
+                   current_database());
   END IF;
 END $$""",
     ]

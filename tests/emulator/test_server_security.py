@@ -106,12 +106,15 @@ def test_the_emulators_own_functions_and_tables_are_not_a_way_in(
         # ask for) is informational again once the transaction ends, however it ends.
         admin.execute("SELECT redshift_emulator.keys_for_reference('security_victim'::regclass)")
         admin.execute("INSERT INTO security_victim VALUES (1), (1)")
-        # The bookkeeping tables: no rows to see or change, even for a superuser who
-        # reads and writes every table.
+        # The bookkeeping tables: read by anyone (as PostgreSQL's catalogs), changed by
+        # no client, not even a superuser who may write every table.
         meta = "pg_catalog.redshift_emulator_table_meta"
-        assert admin.execute(f"SELECT count(*) FROM {meta}").fetchone() == (0,)
+        before = admin.execute(f"SELECT count(*) FROM {meta}").fetchone()
+        assert before is not None and before[0] > 0
         assert admin.execute(f"DELETE FROM {meta}").rowcount == 0
+        assert admin.execute(f"UPDATE {meta} SET diststyle = 'ALL'").rowcount == 0
         assert error_of(admin, f"INSERT INTO {meta} (relid) VALUES (1)")["C"] == "42501"
+        assert admin.execute(f"SELECT count(*) FROM {meta}").fetchone() == before
     with login(emulator, ordinary, PASSWORD, "psycopg") as conn:
         # The user procedures check who calls them.
         fields = error_of(conn, "CALL redshift_emulator.manage_user('create_user', 'x', '{}')")
