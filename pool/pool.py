@@ -7,7 +7,9 @@ callers only ever block on the pool itself), checking, rolling back, closing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
 import threading
 import traceback
 import weakref
@@ -393,10 +395,12 @@ class ConnectionPool(BasePool):
 
     def _close_quietly(self, conn: Any) -> None:
         try:
-            if self._adapter is not None:
-                self._adapter.close(conn)
-            else:
-                conn.close()
+            adapter = self._adapter
+            result = adapter.close(conn) if adapter is not None else conn.close()
+            if inspect.isawaitable(result):
+                # An async connection given to this sync pool (refused by check_fits):
+                # its close is a coroutine, run to its end here.
+                _finish(result)
         except Exception as exc:
             logger.debug("pool %r: error closing a connection: %s", self.name, type(exc).__name__)
 
@@ -483,3 +487,20 @@ def _housekeeper(ref: weakref.ref[ConnectionPool], stop: threading.Event, tick: 
             logger.exception("pool %r: housekeeping failed", pool.name)
         finally:
             del pool
+
+
+def _finish(awaitable: Any) -> None:
+    """Run a coroutine to its end from sync code; in a thread that runs an event loop
+    (where that cannot be done) it is dropped, and the connection left to its owner."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(_awaited(awaitable))
+        return
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
+    logger.warning("pool: a sync pool cannot close an async connection inside a running loop")
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
