@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import django
 from django.conf import settings
@@ -39,7 +38,6 @@ BLOCKS = 10  # the overhead measures alternate in this many blocks
 
 
 def configure(emu: Any, upstream: str) -> None:
-    up = urlsplit(upstream)
     settings.configure(
         SECRET_KEY="bench",
         USE_TZ=True,
@@ -48,8 +46,8 @@ def configure(emu: Any, upstream: str) -> None:
             "default": {
                 "ENGINE": "redshift_async_backend",
                 "NAME": "bench_async",
-                "USER": up.username or "postgres",
-                "PASSWORD": up.password or "",
+                "USER": emu.admin_user,  # through the emulator: never the upstream's superuser
+                "PASSWORD": "",
                 "HOST": emu.host,
                 "PORT": str(emu.port),
                 "CONN_MAX_AGE": 0,

@@ -60,6 +60,7 @@ def run_one(
             str(python),
             str(RUNNER),
             *("--engine", engine, "--host", emu.host, "--port", str(emu.port)),
+            *("--user", emu.admin_user),
             *("--name", database, "--rows", str(rows), "--options", json.dumps(options)),
         ],
         capture_output=True,

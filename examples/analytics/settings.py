@@ -18,7 +18,7 @@ DATABASES = {
     "default": {
         "ENGINE": "redshift_async_backend",
         "NAME": os.environ.get("ANALYTICS_DB_NAME", "dev"),
-        "USER": os.environ.get("ANALYTICS_DB_USER", "postgres"),
+        "USER": os.environ.get("ANALYTICS_DB_USER", "awsuser"),
         "PASSWORD": os.environ.get("ANALYTICS_DB_PASSWORD", ""),
         "HOST": os.environ.get("ANALYTICS_DB_HOST", "127.0.0.1"),
         "PORT": os.environ.get("ANALYTICS_DB_PORT", "5439"),

@@ -4,17 +4,9 @@ Everything lives in the schema :data:`SCHEMA`, which :func:`upstream_options` pu
 ``search_path`` (and :mod:`.rules` qualifies the names it rewrites, so a client that changes
 its ``search_path`` keeps working).
 
-Metadata. Redshift's distribution, sort and encoding choices have no PostgreSQL meaning, so
-they are recorded in two tables keyed by table OID and column number (so renames follow):
-``table_meta`` and ``column_meta``. They are written in the same transaction as the DDL:
-
-* CREATE TABLE / ALTER TABLE ADD COLUMN: :mod:`.rules` strips the Redshift clauses and appends
-  a comment ``/*redshift_emulator:{json}*/`` to the statement; a ``ddl_command_end`` event
-  trigger reads it back from ``current_query()`` and records it. The comment travels with
-  the statement itself, so nothing is left behind when the statement fails.
-* ALTER TABLE ALTER DISTKEY/DISTSTYLE/SORTKEY/ENCODE: rewritten to ``CALL alter_meta(...)``.
-* A ``sql_drop`` event trigger refuses dropping a DISTKEY or SORTKEY column and forgets
-  dropped tables.
+The emulator's own bookkeeping (Redshift's table metadata, the event triggers that record
+it and keep constraints informational, the user and group procedures) is in
+:mod:`.bookkeeping`.
 """
 
 from __future__ import annotations
@@ -76,253 +68,6 @@ BEGIN
   END IF;
   RETURN canon;
 END $$"""
-
-
-def _metadata_sql() -> list[str]:
-    s = SCHEMA
-    return [
-        f"""CREATE TABLE IF NOT EXISTS {s}.table_meta (
-  relid oid PRIMARY KEY,
-  diststyle text NOT NULL DEFAULT 'AUTO',
-  distkey smallint,
-  sortkind text NOT NULL DEFAULT 'AUTO',
-  sortkey smallint[] NOT NULL DEFAULT '{{}}',
-  backup boolean NOT NULL DEFAULT true,
-  encode_auto boolean NOT NULL DEFAULT true)""",
-        f"""CREATE TABLE IF NOT EXISTS {s}.column_meta (
-  relid oid NOT NULL,
-  attnum smallint NOT NULL,
-  encoding text,
-  case_insensitive boolean NOT NULL DEFAULT false,
-  declared_type text,
-  PRIMARY KEY (relid, attnum))""",
-        # Applies the JSON the rules put in a trailing comment of CREATE TABLE / ADD COLUMN.
-        f"""CREATE OR REPLACE FUNCTION {s}.apply_meta(rel oid, meta jsonb, is_create boolean)
-RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE
-  col record;
-  num smallint;
-  keys smallint[] := '{{}}';
-  k text;
-  icu boolean := EXISTS (SELECT 1 FROM pg_collation c JOIN pg_namespace n
-                          ON n.oid = c.collnamespace WHERE n.nspname = '{s}'
-                          AND c.collname = 'case_insensitive' AND c.collprovider = 'i');
-BEGIN
-  IF is_create THEN
-    DELETE FROM {s}.table_meta WHERE relid = rel;
-    DELETE FROM {s}.column_meta WHERE relid = rel;
-    IF meta ? 'distkey' THEN
-      SELECT attnum INTO num FROM pg_attribute
-       WHERE attrelid = rel AND attname = meta->>'distkey' AND NOT attisdropped;
-      IF num IS NULL THEN
-        RAISE EXCEPTION 'column "%" named in DISTKEY does not exist', meta->>'distkey'
-          USING ERRCODE = '42703';
-      END IF;
-    END IF;
-    FOR k IN SELECT jsonb_array_elements_text(coalesce(meta->'sortkey', '[]'))
-    LOOP
-      SELECT attnum INTO STRICT num FROM pg_attribute
-       WHERE attrelid = rel AND attname = k AND NOT attisdropped;
-      keys := keys || num;
-    END LOOP;
-    INSERT INTO {s}.table_meta (relid, diststyle, distkey, sortkind, sortkey, backup,
-                                encode_auto)
-    VALUES (rel, coalesce(meta->>'diststyle', 'AUTO'),
-            (SELECT attnum FROM pg_attribute WHERE attrelid = rel
-               AND attname = meta->>'distkey' AND NOT attisdropped),
-            coalesce(meta->>'sortkind', 'AUTO'), keys,
-            coalesce((meta->>'backup')::boolean, true),
-            NOT EXISTS (SELECT 1 FROM jsonb_each(coalesce(meta->'columns', '{{}}')) c
-                         WHERE c.value ? 'encode'));
-  END IF;
-  FOR col IN SELECT key, value FROM jsonb_each(coalesce(meta->'columns', '{{}}'))
-  LOOP
-    SELECT attnum INTO num FROM pg_attribute
-     WHERE attrelid = rel AND attname = col.key AND NOT attisdropped;
-    CONTINUE WHEN num IS NULL;
-    INSERT INTO {s}.column_meta (relid, attnum, encoding, case_insensitive, declared_type)
-    VALUES (rel, num, col.value->>'encode', coalesce((col.value->>'ci')::boolean, false),
-            (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
-              WHERE attrelid = rel AND attnum = num))
-    ON CONFLICT (relid, attnum) DO UPDATE SET encoding = excluded.encoding,
-      case_insensitive = excluded.case_insensitive;
-    IF NOT is_create AND col.value ? 'encode' THEN
-      UPDATE {s}.table_meta SET encode_auto = false WHERE relid = rel;
-    END IF;
-    -- Without ICU there is no nondeterministic collation: fall back to citext, which
-    -- compares case-insensitively like Redshift's COLLATE CASE_INSENSITIVE.
-    IF coalesce((col.value->>'ci')::boolean, false) AND NOT icu THEN
-      EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE public.citext COLLATE "default"',
-                     rel::regclass, col.key);
-    END IF;
-  END LOOP;
-END $$""",
-        f"""CREATE OR REPLACE FUNCTION {s}.on_ddl_end() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE
-  cmd record;
-  q text := current_query();
-  part text;
-  meta jsonb;
-BEGIN
-  IF q IS NULL OR position('/*{s}:' IN q) = 0
-     OR current_setting('{s}.applying', true) = 'on' THEN
-    RETURN;
-  END IF;
-  FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
-             WHERE object_type = 'table' AND command_tag IN
-               ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
-  LOOP
-    FOR part IN SELECT unnest((string_to_array(q, '/*{s}:'))[2:])
-    LOOP
-      meta := split_part(part, '*/', 1)::jsonb;
-      IF meta->>'table' = (SELECT relname FROM pg_class WHERE oid = cmd.objid) THEN
-        PERFORM set_config('{s}.applying', 'on', true);
-        PERFORM {s}.apply_meta(cmd.objid, meta, cmd.command_tag <> 'ALTER TABLE');
-        PERFORM set_config('{s}.applying', 'off', true);
-      END IF;
-    END LOOP;
-  END LOOP;
-END $$""",
-        f"""CREATE OR REPLACE FUNCTION {s}.on_sql_drop() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE
-  obj record;
-  tm record;
-BEGIN
-  FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
-  LOOP
-    IF obj.object_type = 'table' THEN
-      DELETE FROM {s}.table_meta WHERE relid = obj.objid;
-      DELETE FROM {s}.column_meta WHERE relid = obj.objid;
-    ELSIF obj.object_type = 'table column' THEN
-      SELECT * INTO tm FROM {s}.table_meta WHERE relid = obj.objid;
-      -- Redshift: ALTER TABLE (DG:r_ALTER_TABLE): a DISTKEY or SORTKEY column can't be
-      -- dropped.
-      IF tm.distkey = obj.objsubid THEN
-        RAISE EXCEPTION 'cannot drop distkey column "%"', obj.address_names[3]
-          USING ERRCODE = '0A000';
-      END IF;
-      IF obj.objsubid = ANY (tm.sortkey) THEN
-        RAISE EXCEPTION 'cannot drop sortkey column "%"', obj.address_names[3]
-          USING ERRCODE = '0A000';
-      END IF;
-      DELETE FROM {s}.column_meta WHERE relid = obj.objid AND attnum = obj.objsubid;
-    END IF;
-  END LOOP;
-END $$""",
-        f"""DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '{s}_ddl_end') THEN
-    CREATE EVENT TRIGGER {s}_ddl_end ON ddl_command_end
-      WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
-      EXECUTE FUNCTION {s}.on_ddl_end();
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '{s}_sql_drop') THEN
-    CREATE EVENT TRIGGER {s}_sql_drop ON sql_drop
-      EXECUTE FUNCTION {s}.on_sql_drop();
-  END IF;
-END $$""",
-        # On PostgreSQL < 18 the upstream sessions run as session_replication_role=replica
-        # (see upstream_options); event triggers must fire there too.
-        f"ALTER EVENT TRIGGER {s}_ddl_end ENABLE ALWAYS",
-        f"ALTER EVENT TRIGGER {s}_sql_drop ENABLE ALWAYS",
-        # Redshift: TRUNCATE works on a table a FOREIGN KEY references, since FKs are
-        # informational (DG:t_Defining_constraints, DG:r_TRUNCATE). PostgreSQL < 18 refuses
-        # that TRUNCATE even when no RI trigger fires, so the rules send it here: a DELETE
-        # when another table references this one, else a TRUNCATE.
-        f"""CREATE OR REPLACE PROCEDURE {s}.truncate_table(tbl regclass)
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
-              WHERE contype = 'f' AND confrelid = tbl AND conrelid <> tbl) THEN
-    EXECUTE format('DELETE FROM %s', tbl);
-  ELSE
-    EXECUTE format('TRUNCATE %s', tbl);
-  END IF;
-END $$""",
-        # ALTER TABLE ... ALTER DISTKEY / DISTSTYLE / SORTKEY / ENCODE / ALTER COLUMN ENCODE.
-        f"""CREATE OR REPLACE PROCEDURE {s}.alter_meta(tbl regclass, change jsonb)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE
-  rel oid;
-  num smallint;
-  keys smallint[] := '{{}}';
-  k text;
-  col record;
-BEGIN
-  rel := tbl;
-  INSERT INTO {s}.table_meta (relid) VALUES (rel) ON CONFLICT DO NOTHING;
-  IF change ? 'distkey' THEN
-    SELECT attnum INTO num FROM pg_attribute
-     WHERE attrelid = rel AND attname = change->>'distkey' AND NOT attisdropped;
-    IF num IS NULL THEN
-      RAISE EXCEPTION 'column "%" does not exist', change->>'distkey' USING ERRCODE = '42703';
-    END IF;
-    UPDATE {s}.table_meta SET diststyle = 'KEY', distkey = num WHERE relid = rel;
-  ELSIF change ? 'diststyle' THEN
-    UPDATE {s}.table_meta SET diststyle = change->>'diststyle', distkey = NULL
-     WHERE relid = rel;
-  END IF;
-  IF change ? 'sortkind' THEN
-    FOR k IN SELECT jsonb_array_elements_text(coalesce(change->'sortkey', '[]'))
-    LOOP
-      SELECT attnum INTO num FROM pg_attribute
-       WHERE attrelid = rel AND attname = k AND NOT attisdropped;
-      IF num IS NULL THEN
-        RAISE EXCEPTION 'column "%" does not exist', k USING ERRCODE = '42703';
-      END IF;
-      keys := keys || num;
-    END LOOP;
-    UPDATE {s}.table_meta SET sortkind = change->>'sortkind', sortkey = keys
-     WHERE relid = rel;
-  END IF;
-  IF change ? 'encode_auto' THEN
-    UPDATE {s}.table_meta SET encode_auto = true WHERE relid = rel;
-    DELETE FROM {s}.column_meta WHERE relid = rel AND encoding IS NOT NULL
-      AND NOT case_insensitive;
-    UPDATE {s}.column_meta SET encoding = NULL WHERE relid = rel;
-  END IF;
-  FOR col IN SELECT key, value FROM jsonb_each(coalesce(change->'columns', '{{}}'))
-  LOOP
-    SELECT attnum INTO num FROM pg_attribute
-     WHERE attrelid = rel AND attname = col.key AND NOT attisdropped;
-    IF num IS NULL THEN
-      RAISE EXCEPTION 'column "%" does not exist', col.key USING ERRCODE = '42703';
-    END IF;
-    INSERT INTO {s}.column_meta (relid, attnum, encoding) VALUES (rel, num, col.value #>> '{{}}')
-    ON CONFLICT (relid, attnum) DO UPDATE SET encoding = excluded.encoding;
-    UPDATE {s}.table_meta SET encode_auto = false WHERE relid = rel;
-  END LOOP;
-END $$""",
-        # Redshift: ALTER TABLE (DG:r_ALTER_TABLE): ALTER COLUMN TYPE only changes a VARCHAR's
-        # size, and not on a column with a default or in a UNIQUE/PK/FK constraint.
-        f"""CREATE OR REPLACE FUNCTION {s}.check_alter_type(tbl regclass, col text)
-RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE
-  rel oid := tbl;
-  att record;
-BEGIN
-  SELECT * INTO att FROM pg_attribute WHERE attrelid = rel AND attname = col
-    AND NOT attisdropped;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, tbl
-      USING ERRCODE = '42703';
-  END IF;
-  IF att.atttypid <> 'varchar'::regtype THEN
-    RAISE EXCEPTION 'ALTER TABLE ALTER COLUMN TYPE is only supported for VARCHAR columns'
-      USING ERRCODE = '0A000';
-  END IF;
-  IF att.atthasdef THEN
-    RAISE EXCEPTION 'cannot alter a VARCHAR column with a default value'
-      USING ERRCODE = '0A000';
-  END IF;
-  IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = rel AND att.attnum = ANY (conkey)
-             AND contype IN ('p', 'u', 'f')) THEN
-    RAISE EXCEPTION 'cannot alter a column that is part of a UNIQUE, PRIMARY KEY or '
-                    'FOREIGN KEY constraint' USING ERRCODE = '0A000';
-  END IF;
-END $$""",
-    ]
 
 
 def _types_sql() -> list[str]:
@@ -759,6 +504,8 @@ END $$"""
 
 
 def _views_sql() -> list[str]:
+    from .bookkeeping import COLUMN_META, TABLE_META
+
     s = SCHEMA
     return [
         f"""CREATE OR REPLACE FUNCTION {s}.type_name(typ oid, typmod integer) RETURNS text
@@ -792,6 +539,10 @@ $$""",
 LANGUAGE plpgsql STABLE AS $$
 DECLARE n bigint;
 BEGIN
+  -- Counting needs SELECT: a session sees the rows of what it may read (0 otherwise).
+  IF NOT has_table_privilege(rel, 'SELECT') THEN
+    RETURN 0;
+  END IF;
   EXECUTE format('SELECT count(*) FROM %s', rel::regclass) INTO n;
   RETURN n;
 END $$""",
@@ -811,8 +562,8 @@ SELECT n.nspname AS schemaname, c.relname AS tablename, a.attname AS "column",
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-  LEFT JOIN {s}.table_meta tm ON tm.relid = c.oid
-  LEFT JOIN {s}.column_meta cm ON cm.relid = c.oid AND cm.attnum = a.attnum
+  LEFT JOIN {TABLE_META} tm ON tm.relid = c.oid
+  LEFT JOIN {COLUMN_META} cm ON cm.relid = c.oid AND cm.attnum = a.attnum
  WHERE c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid)
    AND n.nspname NOT IN ('pg_catalog', 'information_schema', '{s}')""",
         # SVV_TABLE_INFO: sysviews.py, with the other system views.
@@ -863,7 +614,7 @@ SELECT col.table_catalog::text AS table_catalog, col.table_schema::text AS table
        col_description(format('%I.%I', col.table_schema, col.table_name)::regclass,
                        col.ordinal_position::integer)::text AS remarks
   FROM information_schema.columns col
-  LEFT JOIN {s}.column_meta cm
+  LEFT JOIN {COLUMN_META} cm
          ON cm.relid = format('%I.%I', col.table_schema, col.table_name)::regclass
         AND cm.attnum = col.ordinal_position
  WHERE col.table_schema NOT IN ('pg_catalog', 'information_schema', '{s}')""",
@@ -893,12 +644,13 @@ def setup_statements() -> tuple[str, ...]:
 
 @functools.cache
 def _setup_body() -> tuple[str, ...]:
+    from . import bookkeeping
     from .sysviews import sysviews_sql  # it reads SCHEMA from here
 
     return (
         f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
         *_types_sql(),
-        *_metadata_sql(),
+        *bookkeeping.statements(),
         *_functions_sql(),
         *_views_sql(),
         *sysviews_sql(),
@@ -918,23 +670,15 @@ SETUP_CHECK_SQL = (
 )
 
 
-def upstream_options(server_version_num: int = 180000, *, superuser: bool = True) -> str:
-    """The libpq ``options`` for every upstream session.
-
-    ``server_version_num`` and ``superuser`` describe the upstream (the server reads them
-    when it starts).
-    """
+def upstream_options() -> str:
+    """The libpq ``options`` for every upstream session."""
     # Redshift: sessions run in UTC by default (DG:r_timezone_config). Transactions are
     # snapshot-isolated (DG:c_serial_isolation; the default for new clusters since
-    # 2024-05-22): PostgreSQL's REPEATABLE READ is snapshot isolation.
-    options = (
+    # 2024-05-22): PostgreSQL's REPEATABLE READ is snapshot isolation. Foreign keys are
+    # informational through the event triggers of .bookkeeping, on any PostgreSQL version
+    # and for sessions that are not superusers.
+    return (
         f'-c search_path="$user",public,{SCHEMA} -c DateStyle=ISO,MDY '
         "-c IntervalStyle=postgres -c TimeZone=UTC "
         "-c default_transaction_isolation=repeatable\\ read"
     )
-    if server_version_num < 180000 and superuser:
-        # Redshift: FOREIGN KEYs are informational, never enforced (DG:t_Defining_constraints).
-        # PostgreSQL 18 says so with NOT ENFORCED (the rules package); before 18, replica mode keeps
-        # the RI triggers (and any ordinary trigger; Redshift has none) from firing.
-        options += " -c session_replication_role=replica"
-    return options

@@ -207,6 +207,13 @@ def parse_parse(frame: bytes) -> Parse:
     return Parse(name, sql, frame[pos:])
 
 
+def parse_parse_head(frame: bytes, chars: int = 64) -> tuple[str, str]:
+    """``(statement name, the first characters of its SQL)`` of a Parse ('P') frame,
+    without decoding the rest (a long statement's)."""
+    name, pos = _cstring(frame, 5)
+    return name, frame[pos : pos + chars].split(b"\x00", 1)[0].decode("utf-8", "ignore")
+
+
 def parse_bind_names(frame: bytes) -> tuple[str, str]:
     """``(portal, statement)`` of a Bind ('B') frame; the rest is relayed untouched."""
     portal, pos = _cstring(frame, 5)

@@ -14,6 +14,7 @@ no datashares); LIKE patterns match case-sensitively, as the pages say.
 
 from __future__ import annotations
 
+from .bookkeeping import LATE_BINDING_VIEWS, RELATION_CREATED
 from .catalog import SCHEMA
 
 
@@ -78,8 +79,8 @@ def show_sql() -> list[str]:
             ELSE 'REGULAR TABLE' END::varchar
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN {s}.relation_created rc ON rc.relid = c.oid
-  LEFT JOIN {s}.late_binding_views lb ON lb.relid = c.oid
+  LEFT JOIN {RELATION_CREATED} rc ON rc.relid = c.oid
+  LEFT JOIN {LATE_BINDING_VIEWS} lb ON lb.relid = c.oid
  WHERE {here} AND n.nspname = sch AND c.relkind IN ('r', 'p', 'v', 'm')
    AND {like.format(col="c.relname")}
  ORDER BY 3""",

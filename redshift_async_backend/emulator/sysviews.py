@@ -23,6 +23,7 @@ without external schemas.
 
 from __future__ import annotations
 
+from .bookkeeping import COLUMN_META, LATE_BINDING_VIEWS, MV_META, RELATION_CREATED, TABLE_META
 from .catalog import SCHEMA
 from .show import show_sql
 
@@ -101,18 +102,9 @@ LANGUAGE sql STABLE AS $$
               THEN 'pg_catalog' ELSE '{s}' END
 $$""",
         # Redshift records when a table was created (PG_CLASS_INFO.relcreationtime,
-        # SVV_TABLE_INFO.create_time); PostgreSQL does not.
-        f"""CREATE TABLE IF NOT EXISTS {s}.relation_created (
-  relid oid PRIMARY KEY,
-  created timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))""",
-        # Views created WITH NO SCHEMA BINDING (DG:r_CREATE_VIEW): the rules mark them, the
-        # trigger below records them, PG_GET_LATE_BINDING_VIEW_COLS() lists their columns.
-        f"""CREATE TABLE IF NOT EXISTS {s}.late_binding_views (relid oid PRIMARY KEY)""",
-        # Materialized views' Redshift options (DG:materialized-view-create-sql-command).
-        f"""CREATE TABLE IF NOT EXISTS {s}.mv_meta (
-  relid oid PRIMARY KEY,
-  autorefresh boolean NOT NULL DEFAULT false,
-  backup boolean NOT NULL DEFAULT true)""",
+        # SVV_TABLE_INFO.create_time), which views were created WITH NO SCHEMA BINDING
+        # (DG:r_CREATE_VIEW) and materialized views' options
+        # (DG:materialized-view-create-sql-command): bookkeeping.py has the tables.
         f"""CREATE OR REPLACE FUNCTION {s}.on_create_relation() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
@@ -126,10 +118,10 @@ BEGIN
                                    'CREATE VIEW', 'CREATE MATERIALIZED VIEW')
                AND object_type IN ('table', 'view', 'materialized view')
   LOOP
-    INSERT INTO {s}.relation_created (relid) VALUES (cmd.objid)
+    INSERT INTO {RELATION_CREATED} (relid) VALUES (cmd.objid)
     ON CONFLICT (relid) DO UPDATE SET created = excluded.created;
-    DELETE FROM {s}.late_binding_views WHERE relid = cmd.objid;
-    DELETE FROM {s}.mv_meta WHERE relid = cmd.objid;
+    DELETE FROM {LATE_BINDING_VIEWS} WHERE relid = cmd.objid;
+    DELETE FROM {MV_META} WHERE relid = cmd.objid;
     IF position('/*{s}.relation:' IN q) > 0 THEN
       FOR part IN SELECT unnest((string_to_array(q, '/*{s}.relation:'))[2:])
       LOOP
@@ -137,10 +129,10 @@ BEGIN
         CONTINUE WHEN meta->>'name' IS DISTINCT FROM
           (SELECT relname FROM pg_class WHERE oid = cmd.objid);
         IF coalesce((meta->>'late_binding')::boolean, false) THEN
-          INSERT INTO {s}.late_binding_views VALUES (cmd.objid) ON CONFLICT DO NOTHING;
+          INSERT INTO {LATE_BINDING_VIEWS} VALUES (cmd.objid) ON CONFLICT DO NOTHING;
         END IF;
         IF cmd.object_type = 'materialized view' THEN
-          INSERT INTO {s}.mv_meta (relid, autorefresh, backup)
+          INSERT INTO {MV_META} (relid, autorefresh, backup)
           VALUES (cmd.objid, coalesce((meta->>'autorefresh')::boolean, false),
                   coalesce((meta->>'backup')::boolean, true))
           ON CONFLICT (relid) DO NOTHING;
@@ -159,9 +151,9 @@ BEGIN
   FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
              WHERE object_type IN ('table', 'view', 'materialized view')
   LOOP
-    DELETE FROM {s}.relation_created WHERE relid = obj.objid;
-    DELETE FROM {s}.late_binding_views WHERE relid = obj.objid;
-    DELETE FROM {s}.mv_meta WHERE relid = obj.objid;
+    DELETE FROM {RELATION_CREATED} WHERE relid = obj.objid;
+    DELETE FROM {LATE_BINDING_VIEWS} WHERE relid = obj.objid;
+    DELETE FROM {MV_META} WHERE relid = obj.objid;
   END LOOP;
 END $$""",
         *_event_trigger(
@@ -177,7 +169,7 @@ END $$""",
         # 11 AUTO(EVEN), 12 AUTO(KEY). A table the emulator keeps small is AUTO(ALL).
         f"""CREATE OR REPLACE FUNCTION {s}.reldiststyle(rel oid) RETURNS integer
 LANGUAGE sql STABLE AS $$
-  SELECT CASE (SELECT diststyle FROM {s}.table_meta WHERE relid = rel)
+  SELECT CASE (SELECT diststyle FROM {TABLE_META} WHERE relid = rel)
     WHEN 'EVEN' THEN 0 WHEN 'KEY' THEN 1 WHEN 'ALL' THEN 8
     ELSE CASE WHEN (SELECT relkind FROM pg_catalog.pg_class WHERE oid = rel) IN ('r', 'p')
               THEN 10 ELSE 0 END END
@@ -218,8 +210,8 @@ BEGIN
     ELSE 0 END AS attsortkeyord
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-  LEFT JOIN {s}.table_meta tm ON tm.relid = a.attrelid
-  LEFT JOIN {s}.column_meta cm ON cm.relid = a.attrelid AND cm.attnum = a.attnum$v$,
+  LEFT JOIN {TABLE_META} tm ON tm.relid = a.attrelid
+  LEFT JOIN {COLUMN_META} cm ON cm.relid = a.attrelid AND cm.attnum = a.attnum$v$,
     cols), 'DROP VIEW {s}.pg_attribute');
   SELECT string_agg(format('d.%I', attname), ', ' ORDER BY attnum) INTO cols
     FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_attrdef'::regclass AND attnum > 0
@@ -261,7 +253,6 @@ def _svv_mv_info() -> str:
     # Redshift: SVV_MV_INFO (DG:r_SVV_MV_INFO), STV_MV_INFO (DG:r_STV_MV_INFO): one row per
     # materialized view. state 0: recomputed in full on refresh (the emulator's REFRESH always
     # is); is_stale 't' when it has never been populated.
-    s = SCHEMA
     return f"""SELECT current_database()::char(128) AS database_name,
        m.schemaname::char(128) AS schema_name, m.matviewowner::char(128) AS user_name,
        m.matviewname::char(128) AS name,
@@ -270,7 +261,7 @@ def _svv_mv_info() -> str:
        CASE WHEN coalesce(mm.autorefresh, false) THEN 't' ELSE 'f' END::char(1) AS autorefresh,
        'f'::char(1) AS autorewrite
   FROM pg_catalog.pg_matviews m
-  LEFT JOIN {s}.mv_meta mm
+  LEFT JOIN {MV_META} mm
          ON mm.relid = format('%I.%I', m.schemaname, m.matviewname)::regclass"""
 
 
@@ -300,7 +291,7 @@ def _objects() -> list[tuple[str, str, str]]:
        rc.created AS relcreationtime,
        {s}.reldiststyle(c.oid) AS releffectivediststyle
   FROM pg_catalog.pg_class c
-  LEFT JOIN {s}.relation_created rc ON rc.relid = c.oid""",
+  LEFT JOIN {RELATION_CREATED} rc ON rc.relid = c.oid""",
         ),
         # Redshift: PG_PROC_INFO (DG:r_PG_PROC_INFO): PG_PROC's columns with oid named
         # prooid; prokind 'f' for a function, 'p' for a stored procedure.
@@ -323,7 +314,7 @@ def _objects() -> list[tuple[str, str, str]]:
             f"""RETURNS SETOF record LANGUAGE sql STABLE AS $$
   SELECT n.nspname::name, c.relname::name, a.attname::name,
          {s}.type_name(a.atttypid, a.atttypmod)::varchar, a.attnum::integer
-    FROM {s}.late_binding_views lb
+    FROM {LATE_BINDING_VIEWS} lb
     JOIN pg_catalog.pg_class c ON c.oid = lb.relid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
@@ -410,8 +401,8 @@ def _objects() -> list[tuple[str, str, str]]:
   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
    AND NOT a.attisdropped
   LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-  LEFT JOIN {s}.table_meta tm ON tm.relid = c.oid
-  LEFT JOIN {s}.column_meta cm ON cm.relid = c.oid AND cm.attnum = a.attnum
+  LEFT JOIN {TABLE_META} tm ON tm.relid = c.oid
+  LEFT JOIN {COLUMN_META} cm ON cm.relid = c.oid AND cm.attnum = a.attnum
  WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {user_rel}""",
         ),
         # Redshift: SVV_EXTERNAL_SCHEMAS / _TABLES / _COLUMNS (DG:r_SVV_EXTERNAL_SCHEMAS,
@@ -581,7 +572,7 @@ SELECT current_database()::text AS database, n.nspname::text AS schema,
            AND NOT a.attisdropped)::integer AS max_varchar,
        (SELECT trim({s}.encoding(a.atttypid, cm.encoding, true, c.relpersistence = 't'))
           FROM pg_attribute a
-          LEFT JOIN {s}.column_meta cm ON cm.relid = c.oid AND cm.attnum = a.attnum
+          LEFT JOIN {COLUMN_META} cm ON cm.relid = c.oid AND cm.attnum = a.attnum
          WHERE a.attrelid = c.oid AND a.attnum = tm.sortkey[1])::character(32)
          AS sortkey1_enc,
        coalesce(cardinality(tm.sortkey), 0)::integer AS sortkey_num,
@@ -602,8 +593,8 @@ SELECT current_database()::text AS database, n.nspname::text AS schema,
        rc.created AS create_time
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN {s}.table_meta tm ON tm.relid = c.oid
-  LEFT JOIN {s}.relation_created rc ON rc.relid = c.oid
+  LEFT JOIN {TABLE_META} tm ON tm.relid = c.oid
+  LEFT JOIN {RELATION_CREATED} rc ON rc.relid = c.oid
  WHERE c.relkind IN ('r', 'p', 'm')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema', '{s}')
    AND n.nspname NOT LIKE 'pg_toast%'

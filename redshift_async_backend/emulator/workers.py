@@ -13,12 +13,14 @@ Workers share nothing but the upstream: the catalog SQL is installed under an ad
 lock and found by a marker (``catalog.setup_marker``), so any worker sets up a database
 that another one created or dropped. What stays per process, and therefore belongs to the
 in-process :class:`~.server.Emulator` that tests use: ``stats()``, fault injection,
-``pause``/``kill_all``, ``password_check``.
+``pause``/``kill_all``, ``password_check``. Users, groups and their passwords live upstream,
+so every worker knows them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import logging
 import multiprocessing
@@ -36,8 +38,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .server import Emulator, Upstream, client_url
-from .upstream import EmbeddedPostgres
+from .roles import DEFAULT_ADMIN
+from .server import Emulator, PortInUse, client_url
+from .upstream import EmbeddedPostgres, Upstream
 
 logger = logging.getLogger("redshift_async_backend.emulator")
 
@@ -47,7 +50,9 @@ _PID = struct.Struct("!q")  # what a worker sends first on its hand-over socket
 class EmulatorGroup:
     """``workers`` emulator processes behind ``host:port`` (``port=0``: a free one).
 
-    The upstream URL reaches the workers through a pipe, never their command lines.
+    The upstream URL and the admin password reach the workers through a pipe, never their
+    command lines. Keyword arguments are :class:`~.server.Emulator`'s (``data_dir`` is the
+    parent's embedded PostgreSQL).
     """
 
     def __init__(
@@ -57,18 +62,34 @@ class EmulatorGroup:
         host: str = "127.0.0.1",
         port: int = 0,
         latency_ms: float = 0,
+        *,
+        admin_user: str = DEFAULT_ADMIN,
+        admin_password: str | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        authentication_timeout: float = 60.0,
+        insecure_trust: bool = False,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers!r}")
         if not hasattr(socket, "send_fds") or not hasattr(socket, "AF_UNIX"):
             raise ValueError("workers need Unix sockets that pass descriptors (not Windows)")
+        options: dict[str, Any] = {
+            "host": host,
+            "latency_ms": latency_ms,
+            "admin_user": admin_user,
+            "admin_password": admin_password,
+            "authentication_timeout": authentication_timeout,
+            "insecure_trust": insecure_trust,
+        }
         # Checked here, in the parent, so that bad input fails before any process starts.
-        Emulator(upstream=upstream, host=host, port=port, latency_ms=latency_ms)
+        Emulator(upstream=upstream, port=port, data_dir=data_dir, **options)
         self.workers = workers
         self.host = host
         self.port = port
         self.url = ""
-        self._config: dict[str, Any] = {"host": host, "latency_ms": latency_ms}
+        self.admin_user = admin_user
+        self._config = options
+        self._data_dir = data_dir
         self._upstream = upstream
         self._embedded: EmbeddedPostgres | None = None
         self._ctx = multiprocessing.get_context("spawn")
@@ -91,7 +112,7 @@ class EmulatorGroup:
         try:
             upstream = self._upstream
             if upstream is None:
-                self._embedded = EmbeddedPostgres().start()
+                self._embedded = EmbeddedPostgres(data_dir=self._data_dir, tcp=False).start()
                 upstream = self._embedded.socket_url
             self._config["upstream"] = upstream
             self._dir = Path(tempfile.mkdtemp(prefix="redshift-emulator-workers-"))
@@ -103,7 +124,9 @@ class EmulatorGroup:
                 self._slots.append(self._launch(timeout))
             self._listeners = _listen(self.host, self.port)
             self.port = self._listeners[0].getsockname()[1]
-            self.url = client_url(self.host, self.port, Upstream.from_url(upstream))
+            self.url = client_url(
+                self.host, self.port, Upstream.from_url(upstream), self.admin_user
+            )
             self._acceptor = threading.Thread(
                 target=self._accept_loop, name="redshift-emulator-acceptor", daemon=True
             )
@@ -148,7 +171,8 @@ class EmulatorGroup:
             target=_worker,
             args=(self._config, send),
             name="redshift-emulator-worker",
-            daemon=True,
+            # Not daemonic: a worker has processes of its own (the rewrite pool).
+            daemon=False,
         )
         proc.start()
         send.close()
@@ -269,6 +293,10 @@ def _listen(host: str, port: int) -> list[socket.socket]:
             try:
                 listeners.append(socket.create_server(address, family=family, backlog=512))
             except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise PortInUse(
+                        errno.EADDRINUSE, f"port {port} on {host} is already in use"
+                    ) from None
                 if not listeners:
                     raise
                 # As asyncio does: an address family this machine lacks (IPv6) is skipped.

@@ -119,7 +119,7 @@ def wrapper(emu: Emulator, host: str, **options: Any) -> DatabaseWrapper:
         {
             "ENGINE": "redshift_async_backend",
             "NAME": emu.database,
-            "USER": "postgres",
+            "USER": emu.admin_user,
             "PASSWORD": "",
             "HOST": host,
             "PORT": str(emu.port),

@@ -1,4 +1,5 @@
-"""Authentication: trust, a user/password map, a callable check, optional TLS."""
+"""Authentication: trust on loopback, the admin password, a user/password map, a callable
+check (the IAM stand-in), optional TLS. Users created with CREATE USER: test_server_users.py."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import ssl
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -25,22 +27,81 @@ def dsn(emu: Emulator, user: str, password: str | None = None) -> str:
     return conninfo + " connect_timeout=10"
 
 
-def test_trust_accepts_any_user(emulator: Emulator) -> None:
-    # The upstream session uses the upstream URL's own user whatever the client says.
-    with psycopg.connect(dsn(emulator, "someone_else")) as conn:
-        assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
+def test_trust_by_default_on_loopback(emulator: Emulator, pg_url: str) -> None:
+    # Passwordless on loopback, as before; but the session is the admin user's own role,
+    # which is no PostgreSQL superuser (docs/emulator.md, "Security").
+    with psycopg.connect(dsn(emulator, emulator.admin_user)) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (emulator.admin_user,)
+    with psycopg.connect(pg_url) as up:
+        assert up.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = %s", (emulator.admin_user,)
+        ).fetchone() == (False,)
+    with pytest.raises(psycopg.OperationalError, match='user "someone_else" does not exist'):
+        psycopg.connect(dsn(emulator, "someone_else"))
+
+
+def test_no_client_logs_in_as_the_upstream_superuser(emulator: Emulator, pg_url: str) -> None:
+    superuser = urlsplit(pg_url).username or "postgres"
+    for driver_connect in (
+        lambda: psycopg.connect(dsn(emulator, superuser)),
+        lambda: redshift_connector.connect(
+            host=emulator.host,
+            port=emulator.port,
+            database=emulator.database,
+            user=superuser,
+            password="x",
+            ssl=False,
+        ),
+    ):
+        with pytest.raises((psycopg.OperationalError, redshift_connector.Error), match="superuser"):
+            driver_connect()
+
+
+def test_admin_password(pg_url: str) -> None:
+    with Emulator(upstream=pg_url, admin_password="Admin-pw-1") as emu:
+        assert emu.url.endswith(f"{emu.admin_user}@{emu.host}:{emu.port}/{emu.database}")
+        with psycopg.connect(dsn(emu, emu.admin_user, "Admin-pw-1")) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == (emu.admin_user,)
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(dsn(emu, emu.admin_user, "Admin-pw-2"))
+        with pytest.raises(psycopg.OperationalError, match="no password supplied"):
+            psycopg.connect(dsn(emu, emu.admin_user))
+        rc = redshift_connector.connect(
+            host=emu.host,
+            port=emu.port,
+            database=emu.database,
+            user=emu.admin_user,
+            password="Admin-pw-1",
+            ssl=False,
+        )
+        rc.close()
+
+
+def test_listening_beyond_loopback_needs_passwords(pg_url: str) -> None:
+    with pytest.raises(ValueError, match="without passwords") as info:
+        Emulator(upstream=pg_url, host="0.0.0.0")
+    assert "insecure_trust" in str(info.value)
+    # With an admin password, or when told to insist, it starts.
+    Emulator(upstream=pg_url, host="0.0.0.0", admin_password="Admin-pw-1")
+    Emulator(upstream=pg_url, host="0.0.0.0", insecure_trust=True)
+    Emulator(upstream=pg_url, host="localhost")
+    Emulator(upstream=pg_url, host="::1")
 
 
 def test_user_map(pg_url: str) -> None:
+    # Ordinary users with passwords this emulator was given, made upstream if missing.
     with Emulator(upstream=pg_url, users={"app": "right-pw"}) as emu:
         with psycopg.connect(dsn(emu, "app", "right-pw")) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.execute("SELECT current_user").fetchone() == ("app",)
         with pytest.raises(psycopg.OperationalError, match='authentication failed for user "app"'):
             psycopg.connect(dsn(emu, "app", "wrong-pw"))
         with pytest.raises(psycopg.OperationalError, match="authentication failed"):
             psycopg.connect(dsn(emu, "stranger", "right-pw"))
         with pytest.raises(psycopg.OperationalError, match="no password supplied"):
             psycopg.connect(dsn(emu, "app"))
+        # The admin has no password here: with passwords, nobody logs in without one.
+        with pytest.raises(psycopg.OperationalError, match="authentication failed"):
+            psycopg.connect(dsn(emu, emu.admin_user, "anything"))
 
 
 class TokenIssuer:
@@ -68,7 +129,8 @@ def test_password_check_callable(pg_url: str) -> None:
     with Emulator(upstream=pg_url, password_check=issuer.check) as emu:
         fresh = issuer.issue(lifetime=60)
         with psycopg.connect(dsn(emu, "IAM:app", fresh)) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
+            # The session is the user's own (GetClusterCredentials' AutoCreate made it).
+            assert conn.execute("SELECT current_user").fetchone() == ("app",)
         assert issuer.calls[-1] == ("IAM:app", emu.database)
 
         stale = issuer.issue(lifetime=-1)
@@ -145,3 +207,34 @@ def test_tls_with_a_context(pg_url: str, tls_files: tuple[Path, Path]) -> None:
     ):
         assert conn.info.pgconn.ssl_in_use
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_clients_that_do_not_log_in_are_let_go(pg_url: str) -> None:
+    # As PostgreSQL's authentication_timeout: sockets that never send a startup packet, and
+    # a client that never answers the password request, are closed.
+    import socket
+
+    from redshift_async_backend.emulator import protocol as pq
+
+    with Emulator(upstream=pg_url, admin_password="Admin-pw-1", authentication_timeout=0.5) as emu:
+        idle = [socket.create_connection((emu.host, emu.port), timeout=30) for _ in range(20)]
+        asked = socket.create_connection((emu.host, emu.port), timeout=30)
+        asked.sendall(pq.startup_message({"user": emu.admin_user, "database": emu.database}))
+        try:
+            # Logins go on meanwhile.
+            with psycopg.connect(dsn(emu, emu.admin_user, "Admin-pw-1")) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+            for sock in idle:
+                assert sock.recv(1024) == b""
+            received = b""
+            while chunk := asked.recv(4096):
+                received += chunk
+            frames = pq.MessageBuffer()
+            kinds = {kind: frame for kind, frame in frames.frames_from(received)}
+            assert pq.parse_authentication(kinds[b"R"])[0] == 5  # the MD5 request
+            assert pq.parse_fields(kinds[b"E"])["M"] == "canceling authentication due to timeout"
+        finally:
+            for sock in [*idle, asked]:
+                sock.close()
+    with pytest.raises(ValueError, match="authentication_timeout"):
+        Emulator(upstream=pg_url, authentication_timeout=0)

@@ -175,3 +175,115 @@ def test_cli_bad_upstream_url_names_no_password() -> None:
     assert result.returncode == 2
     assert "not a valid postgresql:// URL" in result.stderr
     assert "s3cr" not in result.stderr + result.stdout
+
+
+def _run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "redshift_async_backend.emulator", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )
+
+
+def _start_cli(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redshift_async_backend.emulator", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("ready "):
+        proc.kill()
+        raise AssertionError(proc.stderr.read() if proc.stderr else "no ready line")
+    return proc, line.split(" ", 1)[1].strip()
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_cli_port_in_use_is_one_line_and_a_failure(pg_url: str, workers: str) -> None:
+    import socket
+
+    env = {**os.environ, "REDSHIFT_EMULATOR_UPSTREAM": pg_url}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run_cli("--port", str(port), "--workers", workers, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: port {port} on 127.0.0.1 is already in use"
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_data_dir_keeps_data_across_restarts(tmpdir_for_postgres: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REDSHIFT_TEST_UPSTREAM"}
+    data = tmpdir_for_postgres / "data"
+    proc, url = _start_cli("--data-dir", str(data), env=env)
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute("CREATE TABLE kept (x int) DISTKEY (x)")
+            conn.execute("INSERT INTO kept VALUES (42)")
+            conn.execute("CREATE USER kept_user PASSWORD 'Ezpass12'")
+        assert _stop(proc) == 0
+        assert (data / "PG_VERSION").exists()
+        proc, url = _start_cli("--data-dir", str(data), env=env)
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            assert conn.execute("SELECT x FROM kept").fetchall() == [(42,)]
+            assert conn.execute(
+                "SELECT distkey FROM pg_table_def WHERE tablename = 'kept'"
+            ).fetchall() == [(True,)]
+        host, port = url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)
+        with psycopg.connect(
+            host=host, port=port, dbname="postgres", user="kept_user", password="Ezpass12"
+        ) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == ("kept_user",)
+        assert _stop(proc) == 0
+        assert data.exists()  # kept, unlike the temporary directory
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # Something that is not a data directory is refused, not overwritten.
+    (tmpdir_for_postgres / "other").mkdir()
+    (tmpdir_for_postgres / "other" / "notes.txt").write_text("mine")
+    result = _run_cli("--port", "0", "--data-dir", str(tmpdir_for_postgres / "other"), env=env)
+    assert result.returncode == 1
+    assert "neither empty nor a PostgreSQL data directory" in result.stderr
+    assert (tmpdir_for_postgres / "other" / "notes.txt").read_text() == "mine"
+
+
+def test_cli_refuses_other_machines_without_passwords(pg_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "REDSHIFT_EMULATOR_UPSTREAM": pg_url}
+    env.pop("REDSHIFT_EMULATOR_ADMIN_PASSWORD", None)
+    result = _run_cli("--host", "0.0.0.0", "--port", "0", env=env)
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without passwords" in result.stderr
+    assert "--insecure-trust" in result.stderr
+    # An admin password from a file (never the command line) lets it start.
+    secret = tmp_path / "admin-password"
+    secret.write_text("Admin-pw-9\n")
+    proc, url = _start_cli("--host", "0.0.0.0", "--admin-password-file", str(secret), env=env)
+    try:
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        assert "Admin-pw-9" not in _ps(proc.pid, "args") + url
+        with psycopg.connect(
+            host="127.0.0.1", port=port, dbname=url.rsplit("/", 1)[1], user="awsuser",
+            password="Admin-pw-9", connect_timeout=10,
+        ) as conn:  # fmt: skip
+            assert conn.execute("SELECT current_user").fetchone() == ("awsuser",)
+        with pytest.raises(psycopg.OperationalError, match="no password supplied"):
+            psycopg.connect(url.replace("0.0.0.0", "127.0.0.1"), connect_timeout=10)
+        assert _stop(proc) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -13,6 +13,7 @@ import psycopg
 import psycopg2
 import pytest
 import redshift_connector
+from psycopg.conninfo import make_conninfo
 
 from redshift_async_backend.emulator import Emulator
 from redshift_async_backend.emulator import protocol as pq
@@ -72,7 +73,7 @@ def test_redshift_connector_connects_with_plain_postgres_formats(emu: Emulator) 
         host=emu.host,
         port=emu.port,
         database=emu.database,
-        user="postgres",
+        user=emu.admin_user,
         password="unused",
         ssl=False,
     )
@@ -122,7 +123,7 @@ def test_psql_smoke(pg_url: str) -> None:
 
 def test_redshift_startup_parameters_are_consumed(emu: Emulator) -> None:
     params = {
-        "user": "postgres",
+        "user": emu.admin_user,
         "database": emu.database,
         "application_name": "rs-test-app",
         "client_protocol_version": "2",
@@ -201,7 +202,9 @@ def test_catalog_setup_found_by_marker_not_by_memory(
                 assert conn.execute("SELECT nvl(NULL, 2)").fetchone() == (2,)
                 marker = conn.execute(catalog.SETUP_CHECK_SQL).fetchone()
                 assert marker == (catalog.setup_marker(),)
-                conn.execute(f"COMMENT ON SCHEMA {catalog.SCHEMA} IS 'setup 0ld'")
+            # Only the upstream's superuser may change the emulator's schema.
+            with psycopg.connect(make_conninfo(pg_url, dbname=name), autocommit=True) as up:
+                up.execute(f"COMMENT ON SCHEMA {catalog.SCHEMA} IS 'setup 0ld'")
             with psycopg.connect(f"{base}/{name}", autocommit=True, connect_timeout=10) as conn:
                 assert conn.execute(catalog.SETUP_CHECK_SQL).fetchone() == marker
         finally:

@@ -115,7 +115,7 @@ def test_fail_next_aborts_the_open_transaction(connect: Connect, emu: Emulator, 
 
 def test_fail_next_with_redshift_connector(emu: Emulator, table: str) -> None:
     conn = redshift_connector.connect(
-        host=emu.host, port=emu.port, database=emu.database, user="postgres", password="x",
+        host=emu.host, port=emu.port, database=emu.database, user=emu.admin_user, password="x",
         ssl=False,
     )  # fmt: skip
     try:

@@ -17,7 +17,7 @@ import pytest
 import redshift_connector
 from psycopg.pq import TransactionStatus
 
-from redshift_async_backend.emulator import Emulator, rules, server
+from redshift_async_backend.emulator import Emulator, pipeline, rules
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ class MarkerRules:
 @pytest.fixture
 def marker_rules(monkeypatch: pytest.MonkeyPatch) -> Iterator[MarkerRules]:
     fake = MarkerRules()
-    monkeypatch.setattr(server, "rules", types.SimpleNamespace(**{
+    monkeypatch.setattr(pipeline, "rules", types.SimpleNamespace(**{
         name: getattr(fake, name)
         for name in ("SessionState", "Rewrite", "RedshiftError", "rewrite", "translate_error")
     }))  # fmt: skip
@@ -126,7 +126,7 @@ def test_prelude_runs_at_each_execution_of_a_prepared_statement(
     emu: Emulator, flow: psycopg.Connection[Any]
 ) -> None:
     conn = redshift_connector.connect(
-        host=emu.host, port=emu.port, database=emu.database, user="postgres", password="x",
+        host=emu.host, port=emu.port, database=emu.database, user=emu.admin_user, password="x",
         ssl=False,
     )  # fmt: skip
     conn.autocommit = True

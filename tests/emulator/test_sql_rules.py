@@ -34,7 +34,7 @@ class Db:
                 host=emu.host,
                 port=emu.port,
                 database=emu.database,
-                user="postgres",
+                user=emu.admin_user,
                 password="x",
                 ssl=False,
             )

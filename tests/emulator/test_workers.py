@@ -49,3 +49,34 @@ def test_a_worker_that_cannot_restart_is_retried_while_the_others_serve(
     # Stopped: nothing listens any more.
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(group.url, connect_timeout=5)
+
+
+def test_workers_share_users_and_check_passwords(pg_url: str) -> None:
+    # Users live upstream, so a user made through one worker logs in through every one; the
+    # admin password reaches the workers through their pipe.
+    import uuid
+
+    from psycopg.conninfo import make_conninfo
+
+    user = f"t_workers_{uuid.uuid4().hex[:8]}"
+    with EmulatorGroup(2, upstream=pg_url, admin_password="Admin-pw-1") as group:
+        host, port = group.host, group.port
+        database = group.url.rsplit("/", 1)[1]
+
+        def connect(name: str, password: str | None) -> psycopg.Connection[Any]:
+            return psycopg.connect(
+                host=host, port=port, dbname=database, user=name, password=password,
+                autocommit=True, connect_timeout=10,
+            )  # fmt: skip
+
+        try:
+            with connect(group.admin_user, "Admin-pw-1") as admin:
+                admin.execute(f"CREATE USER {user} PASSWORD 'Ezpass12'")
+            for _ in range(4):  # both workers, in turn
+                with connect(user, "Ezpass12") as conn:
+                    assert conn.execute("SELECT current_user").fetchone() == (user,)
+                with pytest.raises(psycopg.OperationalError, match="password authentication"):
+                    connect(group.admin_user, "wrong")
+        finally:
+            with psycopg.connect(make_conninfo(pg_url, dbname=database), autocommit=True) as up:
+                up.execute(f'DROP ROLE IF EXISTS "{user}"')

@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from redshift_async_backend.emulator.roles import DEFAULT_ADMIN
+
 PGBOUNCER = shutil.which("pgbouncer") or (
     "/usr/sbin/pgbouncer" if os.access("/usr/sbin/pgbouncer", os.X_OK) else None
 )
@@ -71,13 +73,16 @@ def run_pgbouncer(
     pool_size: int = 2,
 ) -> Iterator[tuple[int, int]]:
     """PgBouncer on a free loopback port in front of ``target_host:target_port`` (trust
-    auth, user postgres), writing its config and log in ``directory``. Yields ``(port,
-    pid)`` once it accepts connections; PgBouncerError if it does not start."""
+    auth, users postgres and the emulator's admin), writing its config and log in
+    ``directory``. Yields ``(port, pid)`` once it accepts connections; PgBouncerError if it
+    does not start."""
     if PGBOUNCER is None:
         raise PgBouncerError("pgbouncer is not installed (apt-get install pgbouncer)")
     directory.chmod(0o777)  # PgBouncer may run as another user: it writes its log here
     port = free_port()
-    (directory / "userlist.txt").write_text('"postgres" ""\n')
+    # PostgreSQL's superuser, and the emulator's admin user (a client never logs in upstream
+    # as a superuser through the emulator).
+    (directory / "userlist.txt").write_text(f'"postgres" ""\n"{DEFAULT_ADMIN}" ""\n')
     config = directory / "pgbouncer.ini"
     config.write_text(
         "[databases]\n"

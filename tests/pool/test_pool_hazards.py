@@ -77,7 +77,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 def sync_connect(driver: str, emu: Emulator, app: str, **kw: Any) -> Callable[[], Any]:
     if driver == "redshift_connector":
         return lambda: redshift_connector.connect(
-            host=emu.host, port=emu.port, database=emu.database, user="postgres",
+            host=emu.host, port=emu.port, database=emu.database, user=emu.admin_user,
             password="x", ssl=False, application_name=app,
         )  # fmt: skip
     return lambda: psycopg.connect(emu.url, application_name=app, **kw)
