@@ -56,7 +56,9 @@ DATABASES = {{
     alias: {{
         "ENGINE": "redshift_async_backend",
         "NAME": {database!r},
-        "USER": "postgres",
+        # The emulator's admin user (a Redshift superuser, as the test runner needs to
+        # create and drop the test databases); PostgreSQL's own superuser cannot log in.
+        "USER": {user!r},
         "PASSWORD": "",
         "HOST": {host!r},
         "PORT": {port!r},
@@ -193,7 +195,7 @@ def failures(output: str) -> dict[str, str]:
 def app_of(path: str) -> str:
     if path.startswith(FAILED_IMPORT):
         return path[len(FAILED_IMPORT) :].split(".")[0]
-    return path.split(".")[0]
+    return path.split(" ")[0].split(".")[0]
 
 
 def fingerprint() -> str:
@@ -235,6 +237,7 @@ def run_group(
             host=emu.host,  # type: ignore[attr-defined]
             port=str(emu.port),  # type: ignore[attr-defined]
             database=emu.database,  # type: ignore[attr-defined]
+            user=emu.admin_user,  # type: ignore[attr-defined]
             driver=driver,
         ),
         encoding="utf-8",
@@ -281,7 +284,10 @@ def run(apps: list[str], driver: str, group_size: int, extra: list[str], log: Pa
                 if not per_app[app] and not finished:
                     # The process died before the app ran (it printed no outcome); an app
                     # of a finished run without outcomes has no tests (migrations2, base).
-                    per_app[app] = {f"{app} (runtests.py exit {code})": "failed"}
+                    died = f"{app} (runtests.py exit {code})"
+                    per_app[app] = {died: "failed"}
+                    # What it printed last says why (a settings error, a refused login).
+                    errors.setdefault(died, " | ".join(output.strip().splitlines()[-3:])[:300])
                 save(
                     driver,
                     app,
