@@ -45,7 +45,7 @@ def test_every_rule_names_its_aws_page_and_says_what_redshift_does() -> None:
         assert rule.does.strip(), rule.id
         assert rule.fidelity is Fidelity.FULL or rule.gap, rule.id
     assert {p.key for p in REGISTRY.parts} == {
-        "ddl", "dml", "functions", "datatypes", "identifiers", "catalog",
+        "ddl", "dml", "functions", "datatypes", "identifiers", "catalog", "security",
     }  # fmt: skip
     assert all(any(r.part is p for r in REGISTRY.rules) for p in REGISTRY.parts)
 
