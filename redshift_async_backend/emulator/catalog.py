@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from . import sqlfunctions
+
 SCHEMA = "redshift_emulator"
 
 # Redshift: SELECT version() (the string seen in aws/amazon-redshift-python-driver#194 and in
@@ -293,7 +295,7 @@ END $$"""
         f"CREATE OR REPLACE FUNCTION {s}.charindex(text, text) RETURNS integer LANGUAGE sql "
         "IMMUTABLE AS $$ SELECT position($1 IN $2) $$",
     ]
-    out += _json_sql() + _varbyte_sql() + _regexp_sql()
+    out += _json_sql() + _varbyte_sql() + _regexp_sql() + sqlfunctions.functions_sql(s)
     return out
 
 
