@@ -1,6 +1,6 @@
 """More Redshift functions installed upstream (part of :func:`.catalog.setup_statements`):
 EXTRACT's Redshift results, ADD_MONTHS, TRUNC(timestamp), REPLICATE, TO_HEX(varbyte),
-JSON_TYPEOF and CURRENT_USER_ID. Each is plain SQL the session's own role may run.
+JSON_TYPEOF, SUPER navigation and CURRENT_USER_ID. Each is plain SQL the session's own role may run.
 """
 
 from __future__ import annotations
@@ -73,6 +73,27 @@ $$"""
         # Redshift: JSON_TYPEOF(super) (DG:JSON_TYPEOF); SUPER holds JSON text here.
         f"CREATE OR REPLACE FUNCTION {s}.json_typeof({s}.super) RETURNS text LANGUAGE sql "
         "IMMUTABLE STRICT AS $$ SELECT pg_catalog.json_typeof($1::json) $$",
+        # Redshift: SUPER navigation (DG:query-super): each step of the JSON array ``path``
+        # is an object key (a string) or an array index (a number); a step that does not
+        # apply (a key of an array, an index out of bounds, into a scalar) gives NULL.
+        f"""CREATE OR REPLACE FUNCTION {s}.super_get(doc {s}.super, path text)
+RETURNS {s}.super LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE j json; step json;
+BEGIN
+  IF doc IS NULL THEN RETURN NULL; END IF;
+  j := doc::json;
+  FOR step IN SELECT value FROM json_array_elements(path::json) LOOP
+    IF json_typeof(step) = 'number' THEN
+      IF json_typeof(j) <> 'array' THEN RETURN NULL; END IF;
+      j := j -> (step::text)::integer;
+    ELSE
+      IF json_typeof(j) <> 'object' THEN RETURN NULL; END IF;
+      j := j -> (step #>> '{{}}');
+    END IF;
+    IF j IS NULL THEN RETURN NULL; END IF;
+  END LOOP;
+  RETURN {s}.json_compact(j);
+END $$""",
         # Redshift: CURRENT_USER_ID is PG_USER.USESYSID of the session's user
         # (DG:r_CURRENT_USER_ID).
         f"CREATE OR REPLACE FUNCTION {s}.current_user_id() RETURNS integer LANGUAGE sql "

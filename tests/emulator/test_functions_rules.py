@@ -317,3 +317,28 @@ def test_rewrites_keep_the_rest_of_the_statement() -> None:
     )
     with pytest.raises(RedshiftError):
         rewrite("SELECT now() FROM t", state)
+
+
+# --- SUPER navigation (DG:query-super) ---------------------------------------------------
+
+
+def test_super_navigation(db: Db, t: str) -> None:
+    db.rows(f"CREATE TABLE {t} (id INT, doc SUPER)")
+    doc = '{"a": {"b": [10, {"c": "x"}]}, "s": "y"}'
+    db.rows(f"INSERT INTO {t} VALUES (1, JSON_PARSE('{doc}'))")
+    assert db.rows(f"SELECT doc.a.b[0], doc.s, doc.a.b[1].c FROM {t}") == [("10", '"y"', '"x"')]
+    assert db.one(f"SELECT w.doc.a.b[0] FROM {t} w") == "10"
+    assert db.one(f"SELECT {t}.doc.a.b[1] FROM {t}") == '{"c":"x"}'
+    # A missing key, an index of an object, a key of a scalar: NULL.
+    assert db.rows(f"SELECT doc.nope, doc[0], doc.s.t, doc.a.b[5] FROM {t}") == [
+        (None, None, None, None)
+    ]
+    assert db.one(f"SELECT count(*) FROM {t} WHERE doc.a.b[0] = JSON_PARSE('10')") == 1
+
+
+def test_super_navigation_keeps_table_columns(db: Db, t: str) -> None:
+    db.rows(f"CREATE TABLE {t} (id INT, doc SUPER)")
+    db.rows(f"INSERT INTO {t} VALUES (1, JSON_PARSE('[1]'))")
+    assert db.rows(f"SELECT {t}.id, x.id FROM {t} JOIN {t} x ON x.id = {t}.id") == [(1, 1)]
+    assert db.one(f"WITH c AS (SELECT id FROM {t}) SELECT c.id FROM c") == 1
+    assert db.one(f"SELECT q.id FROM (SELECT id FROM {t}) q") == 1

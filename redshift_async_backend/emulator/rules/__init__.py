@@ -9,7 +9,8 @@ for every error the upstream PostgreSQL returns. Pure code, no I/O.
 * :mod:`.declare`: how a rule is declared (:class:`~.declare.Part`);
 * :mod:`.source`: positions, tokens and edits;
 * one module per part of the guide: :mod:`.ddl` (and :mod:`.ddl_alter`), :mod:`.dml`,
-  :mod:`.functions` (and :mod:`.functions_more`, :mod:`.leader_node`, :mod:`.windows`),
+  :mod:`.functions` (and :mod:`.functions_more`, :mod:`.leader_node`, :mod:`.windows`,
+  :mod:`.super_navigation`),
   :mod:`.datatypes`, :mod:`.identifiers`, :mod:`.catalog`;
 * :mod:`.docs`: docs/emulator-sql.md's rule tables, generated from the declarations
   (``python -m redshift_async_backend.emulator.rules --write-docs``).
@@ -19,7 +20,7 @@ RULES_GUIDE.md at the top of the repository says how to add a rule.
 
 from __future__ import annotations
 
-from . import (  # noqa: F401  # noqa: F401
+from . import (  # noqa: F401
     catalog,
     datatypes,
     ddl,
@@ -29,6 +30,7 @@ from . import (  # noqa: F401  # noqa: F401
     functions_more,
     identifiers,
     leader_node,
+    super_navigation,
     windows,
 )
 from .declare import REGISTRY, Fidelity, Part, Rule
