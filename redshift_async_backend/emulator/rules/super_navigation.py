@@ -73,7 +73,8 @@ def maybe_super_path(seen: Screening) -> bool:
 def super_navigation(stmt: Statement, node: Any) -> None:
     facts = stmt.facts
     if isinstance(node, ast.ColumnRef):
-        if len(node.fields or ()) >= 1 and all(isinstance(f, ast.String) for f in node.fields):
+        fields = node.fields or ()
+        if fields and all(isinstance(f, ast.String) for f in fields):
             facts.setdefault("column_refs", []).append(node)
     elif isinstance(node, ast.RangeVar):
         names = facts.setdefault("range_names", set())
