@@ -109,3 +109,19 @@ def _check_leader_node_only(stmt: Statement) -> None:
             "that reads a user table (use GETDATE() or SYSDATE for the time, SUBSTRING for "
             "SUBSTR)",
         )
+
+
+part.not_emulated(
+    id="compute-node-only-functions",
+    page="r_LISTAGG",
+    see=("r_MEDIAN", "r_PERCENTILE_CONT", "r_PERCENTILE_DISC"),
+    does="LISTAGG, MEDIAN, PERCENTILE_CONT and PERCENTILE_DISC are compute-node only: a query "
+    "that reads no user table fails",
+    gap="they run without a table too",
+)
+part.not_emulated(
+    id="approximate-percentile-disc",
+    page="r_APPROXIMATE_PERCENTILE_DISC",
+    does="`APPROXIMATE PERCENTILE_DISC(p) WITHIN GROUP (ORDER BY x)`",
+    gap="PostgreSQL's parser refuses APPROXIMATE before PERCENTILE_DISC (a syntax error)",
+)
