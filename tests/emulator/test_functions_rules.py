@@ -241,6 +241,12 @@ def test_leader_node_only_runs_without_user_tables(db: Db, t: str) -> None:
 
 WINDOW_REFUSED = [
     (
+        "named_window",
+        "SELECT sum(a) OVER w FROM {t} WINDOW w AS (PARTITION BY g)",
+        "42601",
+        "WINDOW",
+    ),
+    (
         "frame_required",
         "SELECT sum(a) OVER (ORDER BY a) FROM {t}",
         "0A000",

@@ -24,7 +24,8 @@ _T = "tests/emulator/test_functions_rules.py"
 _NAME = r'(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)'
 # name.name: the qualifier; a FROM item after FROM, JOIN, UPDATE, INTO or AS, and the name
 # after it (its alias), looked at without being consumed.
-_QUALIFIER = re.compile(rf"({_NAME})\s*\.\s*[\"a-z_]")
+# String literals are stepped over whole (their dots are no names).
+_QUALIFIER = re.compile(rf"'[^']*'|({_NAME})\s*\.\s*[\"a-z_]")
 _SOURCE = re.compile(
     rf"(?:from|join|update|into|as)\s+({_NAME})(?:\s*\.\s*({_NAME}))?"
     rf"(?=(?:\s+(?:as\s+)?({_NAME}))?)"
@@ -42,9 +43,14 @@ def maybe_super_path(seen: Screening) -> bool:
     low = seen.low
     if "." not in low:
         return False
-    if "[" in seen.words or _THREE.search(low):
+    words = seen.words
+    if "[" in words:
         return True
-    qualifiers = {_unquote(m) for m in _QUALIFIER.findall(low)}
+    if "values" in words and "select" not in words:
+        return False  # INSERT ... VALUES (the large statements) reads no SUPER path
+    if _THREE.search(low):
+        return True
+    qualifiers = {_unquote(m) for m in _QUALIFIER.findall(low) if m}
     if not qualifiers:
         return False
     sources = {_unquote(n) for m in _SOURCE.findall(low) for n in m if n}

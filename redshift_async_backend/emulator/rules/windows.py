@@ -7,7 +7,7 @@ from typing import Any
 
 from pglast import ast
 
-from .declare import FULL
+from .declare import FULL, STYLE
 from .errors import RedshiftError, syntax_error
 from .functions import part
 from .pipeline import Statement, walk
@@ -116,3 +116,19 @@ def no_constant_partition(stmt: Statement, node: ast.WindowDef) -> None:
                 "0A000",
                 hint="Leave the constant out: a constant puts every row in one partition",
             )
+
+
+@part.node(
+    ast.SelectStmt,
+    id="window-no-named-windows",
+    page="r_Window_function_synopsis",
+    does="No WINDOW clause: each window function spells its OVER (...) in full",
+    fidelity=FULL,
+    answer='42601 syntax error at or near "WINDOW"',
+    source=STYLE,
+    tests=(f"{_TESTS}::test_window_refused[named_window]",),
+    words=("window",),
+)
+def no_named_windows(stmt: Statement, node: ast.SelectStmt) -> None:
+    if node.windowClause:
+        raise syntax_error("WINDOW", "Amazon Redshift has no WINDOW clause; write OVER (...)")
