@@ -9,9 +9,11 @@ from __future__ import annotations
 def extract_sql(s: str) -> list[str]:
     """``{s}.extract(part, x)``: the part alone (DG:r_Dateparts_for_datetime_functions,
     "Variations in results with seconds, milliseconds, and microseconds"): SECOND without
-    its fraction, MILLISECOND and MICROSECOND without the seconds; INTEGER, DOUBLE PRECISION
-    for TIMESTAMPTZ (DG:r_EXTRACT_function)."""
+    its fraction, MILLISECOND and MICROSECOND without the seconds; DECADE counted on the
+    common calendar (decade 201 is 2000-2009, same page); INTEGER, DOUBLE PRECISION for
+    TIMESTAMPTZ (DG:r_EXTRACT_function)."""
     value = """CASE $1
+    WHEN 'decade' THEN floor(extract(year FROM $2) / 10) + 1
     WHEN 'second' THEN floor(extract(second FROM $2))
     WHEN 'milliseconds' THEN floor(extract(microseconds FROM $2) / 1000) - floor(extract(second FROM $2)) * 1000
     WHEN 'microseconds' THEN extract(microseconds FROM $2) - floor(extract(microseconds FROM $2) / 1000) * 1000

@@ -43,6 +43,10 @@ SEMANTICS: list[tuple[str, str, Any]] = [
     ("extract_ms", "SELECT EXTRACT(ms FROM TIMESTAMP '2009-09-09 12:08:43.101')", 101),
     ("extract_us", "SELECT EXTRACT(microsecond FROM TIMESTAMP '2009-09-21 11:10:03.189717')", 717),
     ("extract_abbrev", "SELECT EXTRACT(qtr FROM DATE '2024-05-01')", 2),
+    ("extract_decade", "SELECT EXTRACT(decade FROM TIMESTAMP '2000-02-16 20:38:40')", 201),
+    ("extract_decade_1999", "SELECT EXTRACT(dec FROM DATE '1999-02-16')", 200),
+    ("extract_century", "SELECT EXTRACT(century FROM TIMESTAMP '2000-12-16 12:21:13')", 20),
+    ("extract_mil", "SELECT EXTRACT(mil FROM TIMESTAMP '2001-12-16 12:21:13')", 3),
     ("extract_tz_double", "SELECT EXTRACT(year FROM TIMESTAMPTZ '1997-12-01 07:37:16+00')", 1997.0),
     (
         "date_part_seconds",
@@ -77,6 +81,9 @@ SEMANTICS: list[tuple[str, str, Any]] = [
     ("json_typeof_object", """SELECT JSON_TYPEOF(JSON_PARSE('{"a": 1}'))""", "object"),
     ("json_typeof_array", "SELECT JSON_TYPEOF(JSON_PARSE('[1, 2]'))", "array"),
     ("json_typeof_number", "SELECT JSON_TYPEOF(JSON_PARSE('1.5'))", "number"),
+    # DG:SHA2: 0 bits is 256; others give an empty string
+    ("sha2_invalid_bits", "SELECT SHA2('Amazon Redshift', 100)", ""),
+    ("sha2_zero_bits", "SELECT SHA2('abc', 0) = SHA2('abc', 256)", True),
     # DG:r_TOP_clause, DG:r_UNION
     (
         "top",

@@ -158,9 +158,14 @@ _function(
 _function(
     "sha2-round",
     "SHA2",
-    "`SHA2(s, bits)` (hex text); `ROUND` of a DOUBLE PRECISION is DOUBLE PRECISION",
+    "`SHA2(s, bits)` (hex text; an empty string for bits other than 0, 224, 256, 384, 512); "
+    "`ROUND` of a DOUBLE PRECISION is DOUBLE PRECISION",
     see=("r_ROUND",),
-    tests=("tests/emulator/test_sql_rules.py::test_sha2_and_round_of_double",),
+    tests=(
+        "tests/emulator/test_sql_rules.py::test_sha2_and_round_of_double",
+        "tests/emulator/test_functions_rules.py::test_redshift_semantics[sha2_invalid_bits]",
+        "tests/emulator/test_functions_rules.py::test_redshift_semantics[sha2_zero_bits]",
+    ),
 )
 _function(
     "version",

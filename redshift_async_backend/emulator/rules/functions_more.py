@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from pglast import ast
-from pglast.enums import CoercionForm
 
 from ..catalog import DATEPARTS, SCHEMA
 from .declare import FULL, PARTLY, STYLE
@@ -141,14 +140,13 @@ def concat(stmt: Statement, node: ast.FuncCall) -> None:
 # EXTRACT (DG:r_EXTRACT_function, DG:r_Dateparts_for_datetime_functions)
 
 
-@part.node(
-    ast.FuncCall,
+@part.statement(
     id="extract",
     page="r_EXTRACT_function",
     see=("r_Dateparts_for_datetime_functions",),
     does="`EXTRACT(part FROM x)` is the part alone, an INTEGER (DOUBLE PRECISION for "
     "TIMESTAMPTZ): SECOND without its fraction, MILLISECOND and MICROSECOND without the "
-    "seconds; Redshift's datepart abbreviations",
+    "seconds, DECADE on the common calendar; Redshift's datepart abbreviations",
     fidelity=PARTLY,
     gap="EPOCH beyond 2038 overflows the INTEGER",
     answer='0A000 date part "fortnight" is not supported',
@@ -158,6 +156,10 @@ def concat(stmt: Statement, node: ast.FuncCall) -> None:
         f"{_T}::test_redshift_semantics[extract_ms]",
         f"{_T}::test_redshift_semantics[extract_us]",
         f"{_T}::test_redshift_semantics[extract_abbrev]",
+        f"{_T}::test_redshift_semantics[extract_decade]",
+        f"{_T}::test_redshift_semantics[extract_decade_1999]",
+        f"{_T}::test_redshift_semantics[extract_century]",
+        f"{_T}::test_redshift_semantics[extract_mil]",
         f"{_T}::test_redshift_semantics[extract_tz_double]",
         f"{_T}::test_redshift_semantics[date_part_seconds]",
         f"{_T}::test_extract_types",
@@ -165,33 +167,27 @@ def concat(stmt: Statement, node: ast.FuncCall) -> None:
     ),
     words=("extract",),
 )
-def extract(stmt: Statement, node: ast.FuncCall) -> None:
-    if _name(node) != ["pg_catalog", "extract"] or node.funcformat != (
-        CoercionForm.COERCE_SQL_SYNTAX
-    ):
-        return
+def extract(stmt: Statement) -> None:
+    # A statement rule: PostgreSQL's grammar takes only some keywords as EXTRACT's field
+    # (not DEC, one of Redshift's abbreviations), so the call is rewritten before the parse.
     toks = stmt.tokens
-    first = stmt.token_index(stmt.position(node))
+    for i, t in enumerate(toks[:-3]):
+        if t.word == "extract" and toks[i + 1].text == "(" and (i == 0 or toks[i - 1].text != "."):
+            _extract(stmt, i)
+
+
+def _extract(stmt: Statement, first: int) -> None:
+    toks = stmt.tokens
     open_i = first + 1
     close = matching(toks, open_i)
-    depth, from_i = 0, -1
-    for i in range(open_i + 1, close):
-        if toks[i].text == "(":
-            depth += 1
-        elif toks[i].text == ")":
-            depth -= 1
-        elif depth == 0 and toks[i].word == "from":
-            from_i = i
-            break
-    if from_i < 0:
+    if open_i + 2 >= close or toks[open_i + 2].word != "from":
         return
-    word = stmt.span_text(open_i + 1, from_i)
-    if word[:1] in ("'", '"'):
-        word = word[1:-1]
+    part_tok = toks[open_i + 1]
+    word = part_tok.text[1:-1] if part_tok.text[:1] in ("'", '"') else part_tok.text
     canon = DATEPARTS.get(word.lower())
     if canon is None:
         raise RedshiftError(f'date part "{word}" is not supported', "0A000")
-    stmt.replace(toks[first].start, toks[from_i].end, f"{SCHEMA}.extract('{canon}', (")
+    stmt.replace(toks[first].start, toks[open_i + 2].end, f"{SCHEMA}.extract('{canon}', (")
     stmt.replace(toks[close].start, toks[close].end, "))")
 
 
