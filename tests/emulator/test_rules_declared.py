@@ -108,6 +108,9 @@ PLAIN = [
     'DELETE FROM "t" WHERE "t"."id" IN (1, 2)',
     'LOCK TABLE "t"',
     'SELECT MAX("id") FROM "t"',
+    # Dots in literals and aliased names are no SUPER paths.
+    "INSERT INTO \"t\" (\"email\") VALUES ('a@example.com'), ('b.c@d.org')",
+    'SELECT U0."id" FROM "t" U0 WHERE U0."a" = \'x.y\'',
     "BEGIN",
     "COMMIT",
     "ROLLBACK",
