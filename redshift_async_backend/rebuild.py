@@ -454,7 +454,13 @@ class TableRebuild:
             if sql := constraint.create_sql(model, ed):
                 yield sql
         for column in self.columns:
-            if not column.altered and ed._fk_target(column.field) is not None:
+            # A FOREIGN KEY still waiting in deferred_sql (the table was created in this
+            # editor) is created there, once.
+            if (
+                not column.altered
+                and ed._fk_target(column.field) is not None
+                and not ed.has_deferred_fk(self.table, column.field.column)
+            ):
                 yield ed._create_fk_sql(model, column.field, "_fk_%(to_table)s_%(to_column)s")
         for rel_field, _name in incoming:
             yield ed._create_fk_sql(rel_field.model, rel_field, "_fk")

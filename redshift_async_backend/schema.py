@@ -87,7 +87,6 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
         def _alter_column_comment_sql(
             self, model: Any, new_field: Any, new_type: Any, new_db_comment: Any
         ) -> tuple[str, list[Any]]: ...
-        def _constraint_names(self, model: Any, columns: Any = None, **kw: Any) -> list[str]: ...
         def _create_fk_sql(self, model: Any, field: Any, suffix: str) -> Statement: ...
         def _create_primary_key_sql(self, model: Any, field: Any) -> Statement: ...
         def _create_unique_sql(self, model: Any, fields: Any, **kw: Any) -> Statement: ...
@@ -341,6 +340,30 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
         # Index names never reach Redshift: nothing to rename.
         return None
 
+    def _constraint_names(
+        self,
+        model: Any,
+        column_names: Any = None,
+        unique: Any = None,
+        primary_key: Any = None,
+        index: Any = None,
+        foreign_key: Any = None,
+        check: Any = None,
+        type_: Any = None,
+        exclude: Any = None,
+    ) -> list[str]:
+        names = super()._constraint_names(  # type: ignore[misc]  # private Django API
+            model, column_names, unique, primary_key, index, foreign_key, check, type_, exclude
+        )
+        if index and not names and column_names and not (unique or primary_key or foreign_key):
+            # Redshift has no indexes (DG:c_unsupported-postgresql-features), so an index
+            # looked up by its columns is the one Django would have made, never created:
+            # RenameIndex(old_fields=...) (index_together moved to Meta.indexes) renames it,
+            # which is nothing to do here.
+            table = model._meta.db_table
+            return [self._create_index_name(table, list(column_names), suffix="_idx")]
+        return names
+
     # ------------------------------------------------------------------ constraints
 
     def _unique_supported(
@@ -398,26 +421,19 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
                 raise NotSupportedError(
                     f"Cannot add {where} as NOT NULL: its default returned None."
                 )
-            nullable = field.clone()
-            nullable.null = True
-            nullable.set_attributes_from_name(field.name)
-            nullable.model = model
-            self._rebuild_table(
-                model,
-                nullable,
-                field,
-                fields=[*model._meta.local_concrete_fields, nullable],
-                fill_value=value,
-                added=True,
-            )
-            self._add_field_constraints(model, field, comment=False)
-            return None
+            return self._add_field_by_rebuild(model, field, value)
+        elif self.effective_default(field) is None and self._table_is_empty(table):
+            # No value for existing rows is needed when there are none: an empty table (one
+            # created earlier in this migration, as makemigrations does to break a cycle of
+            # ForeignKeys) is rebuilt with the column NOT NULL and no DEFAULT.
+            return self._add_field_by_rebuild(model, field, None)
         else:
             if self.effective_default(field) is None:
                 raise NotSupportedError(
-                    f"Cannot add {where} as NOT NULL without a default: Redshift's ADD "
-                    "COLUMN ... NOT NULL needs a non-null DEFAULT (DG:r_ALTER_TABLE). Give "
-                    "the field a default or db_default, or make it null=True."
+                    f"Cannot add {where} as NOT NULL without a default: {table!r} has rows "
+                    "and Redshift's ADD COLUMN ... NOT NULL needs a non-null DEFAULT for "
+                    "them (DG:r_ALTER_TABLE). Give the field a default or db_default, or "
+                    "make it null=True."
                 )
             # The constant stays as the column's DEFAULT: Redshift requires it and has no
             # DROP DEFAULT (docs/migrations.md, "Lingering defaults").
@@ -445,6 +461,48 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
                 )
         self._add_field_constraints(model, field)
         return None
+
+    def _add_field_by_rebuild(self, model: Any, field: Any, value: Any) -> None:
+        """A NOT NULL column without a DEFAULT: the table rebuilt with it, every existing
+        row taking ``value``."""
+        nullable = field.clone()
+        nullable.null = True
+        nullable.set_attributes_from_name(field.name)
+        nullable.model = model
+        if field.remote_field is not None:
+            # A clone names its target as a string; the original's is resolved.
+            nullable.remote_field.model = field.remote_field.model
+        self._rebuild_table(
+            model,
+            nullable,
+            field,
+            fields=[*model._meta.local_concrete_fields, nullable],
+            fill_value=value,
+            added=True,
+        )
+        self._add_field_constraints(model, field, comment=False)
+
+    def _table_is_empty(self, table: str) -> bool:
+        """Whether the table has no rows; with collect_sql (sqlmigrate) taken to be so, and
+        the printed rebuild then fails on a table with rows (its column is NOT NULL)."""
+        if self.collect_sql:
+            return True
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {self.quote_name(table)} LIMIT 1")
+            return cursor.fetchone() is None
+
+    def has_deferred_fk(self, table: str, column: str) -> bool:
+        """Whether a FOREIGN KEY on table.column waits in deferred_sql (a table created
+        earlier in this editor)."""
+        return any(self._is_deferred_fk(sql, table, column) for sql in self.deferred_sql)
+
+    def _is_deferred_fk(self, sql: Any, table: str, column: str) -> bool:
+        return bool(
+            isinstance(sql, Statement)
+            and sql.template == self.sql_create_fk
+            and sql.parts["table"].references_table(table)
+            and sql.parts["column"].references_column(table, column)
+        )
 
     def _add_field_constraints(self, model: Any, field: Any, comment: bool = True) -> None:
         # Redshift: ADD COLUMN cannot carry UNIQUE, PRIMARY KEY or REFERENCES
@@ -616,14 +674,7 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
 
     def _pop_deferred_fk(self, table: str, column: str) -> bool:
         """Remove the pending FOREIGN KEY statements on table.column; whether any was."""
-        pending = [
-            sql
-            for sql in self.deferred_sql
-            if isinstance(sql, Statement)
-            and sql.template == self.sql_create_fk
-            and sql.parts["table"].references_table(table)
-            and sql.parts["column"].references_column(table, column)
-        ]
+        pending = [sql for sql in self.deferred_sql if self._is_deferred_fk(sql, table, column)]
         for sql in pending:
             self.deferred_sql.remove(sql)
         return bool(pending)

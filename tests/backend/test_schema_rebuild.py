@@ -189,3 +189,33 @@ def test_a_too_long_value_names_the_first_one(clean: None) -> None:
     with pytest.raises(DataError, match="the first value that cannot be converted is 'abcdef'"):
         alter(model, replacement(model, models.CharField(max_length=4, null=True)))
     assert sql(f'SELECT COUNT(*) FROM "{TABLE}"') == [(4,)]
+
+
+def test_not_null_column_without_default_goes_into_an_empty_table(clean: None) -> None:
+    model = make(models.IntegerField())
+    create(model, [])
+    added = models.IntegerField()
+    added.set_attributes_from_name("w")
+    added.model = model
+    with connection.schema_editor() as editor:
+        editor.add_field(model, added)
+    (row,) = sql(
+        "SELECT a.attnotnull, d.adbin IS NULL FROM pg_attribute a JOIN pg_class c "
+        "ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = c.oid "
+        f"AND d.adnum = a.attnum WHERE c.relname = '{TABLE}' AND a.attname = 'w'"
+    )
+    assert row == (True, True)  # NOT NULL, and no DEFAULT left behind
+
+
+def test_not_null_column_without_default_is_refused_on_a_table_with_rows(clean: None) -> None:
+    model = make(models.IntegerField())
+    create(model, [1])
+    added = models.IntegerField()
+    added.set_attributes_from_name("w")
+    added.model = model
+    with (
+        pytest.raises(NotSupportedError, match=f"'{TABLE}' has rows.*needs a non-null DEFAULT"),
+        connection.schema_editor() as editor,
+    ):
+        editor.add_field(model, added)
+    assert sql(f'SELECT "v" FROM "{TABLE}"') == [(1,)]
