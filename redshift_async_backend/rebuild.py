@@ -524,6 +524,8 @@ class TableRebuild:
         """
         ed = self.editor
         qn = ed.quote_name
+        if ed.collect_sql and self.table in ed.created_tables:
+            return 1  # only printed so far
         with ed.connection.cursor() as cursor:
             if self.table not in ed.connection.introspection.table_names(cursor):
                 return 1

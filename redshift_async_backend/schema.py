@@ -482,10 +482,19 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
         )
         self._add_field_constraints(model, field, comment=False)
 
+    def create_model(self, model: Any) -> None:
+        super().create_model(model)
+        self.created_tables.add(model._meta.db_table)
+
+    @property
+    def created_tables(self) -> set[str]:
+        """The tables this editor created (with collect_sql, only printed)."""
+        return self.__dict__.setdefault("_created_tables", set())
+
     def _table_is_empty(self, table: str) -> bool:
-        """Whether the table has no rows; with collect_sql (sqlmigrate) taken to be so, and
-        the printed rebuild then fails on a table with rows (its column is NOT NULL)."""
-        if self.collect_sql:
+        """Whether the table has no rows. With collect_sql (sqlmigrate) a table created in
+        this editor is empty; another is read."""
+        if self.collect_sql and table in self.created_tables:
             return True
         with self.connection.cursor() as cursor:
             cursor.execute(f"SELECT 1 FROM {self.quote_name(table)} LIMIT 1")
