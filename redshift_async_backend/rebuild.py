@@ -163,20 +163,36 @@ def read_table_state(editor: DatabaseSchemaEditor, table: str) -> TableState:
     return state
 
 
-def dependent_views(editor: DatabaseSchemaEditor, oid: int) -> list[str]:
+def dependent_views(editor: DatabaseSchemaEditor, table: str) -> list[str]:
     """The views and materialized views bound to the table (late-binding views are not:
     they name the table, DG:r_CREATE_VIEW)."""
     with editor.connection.cursor() as cursor:
         run_catalog_query(
             cursor,
-            "SELECT DISTINCT n.nspname, v.relname FROM pg_catalog.pg_depend d "
+            "SELECT DISTINCT n.nspname, v.relname FROM pg_catalog.pg_class t "
+            "JOIN pg_catalog.pg_depend d ON d.refobjid = t.oid "
             "JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
             "JOIN pg_catalog.pg_class v ON v.oid = r.ev_class "
             "JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace "
-            f"WHERE d.refobjid = {int(oid)} AND v.oid <> {int(oid)} ORDER BY 1, 2",
-            [],
+            "WHERE t.relname = %s AND pg_catalog.pg_table_is_visible(t.oid) "
+            "AND v.oid <> t.oid ORDER BY 1, 2",
+            [strip_quotes(table)],
         )
         return [f"{schema}.{view}" for schema, view in cursor.fetchall()]
+
+
+def refuse_dependent_views(editor: DatabaseSchemaEditor, table: str, where: str) -> None:
+    """Stop a rebuild, before anything changes, when views are bound to the table: DROP
+    TABLE would fail on them (or, with CASCADE, take them along)."""
+    if editor.collect_sql:
+        return
+    if views := dependent_views(editor, table):
+        raise NotSupportedError(
+            f"Cannot rebuild table {strip_quotes(table)!r} for {where}: {len(views)} view(s) "
+            f"depend on it: {', '.join(views)}. Drop them before this migration and create "
+            "them again after it (or make them late-binding, WITH NO SCHEMA BINDING, "
+            "DG:r_CREATE_VIEW). Nothing was changed."
+        )
 
 
 def copy_expression(quote_name: Any, column: str, old_type: str, new_type: str) -> str:
@@ -273,18 +289,12 @@ class TableRebuild:
 
     # ------------------------------------------------------------------ checks
 
-    def check(self, state: TableState) -> None:
+    def check(self) -> None:
         """Refuse, before anything changes, what the copy could not do."""
         ed = self.editor
         if ed.collect_sql:
             return
-        if state.oid is not None and (views := dependent_views(ed, state.oid)):
-            raise NotSupportedError(
-                f"Cannot rebuild table {self.table!r} for {self.where}: "
-                f"{len(views)} view(s) depend on it: {', '.join(views)}. Drop them before "
-                "this migration and create them again after it (or make them late-binding, "
-                "WITH NO SCHEMA BINDING, DG:r_CREATE_VIEW). Nothing was changed."
-            )
+        refuse_dependent_views(ed, self.table, self.where)
         new = self.new_field
         if (
             not new.null
@@ -337,7 +347,7 @@ class TableRebuild:
     def run(self) -> None:
         ed = self.editor
         state = read_table_state(ed, self.table)
-        self.check(state)
+        self.check()
         create, create_params = self._create_sql(state)
         insert, insert_params = self._insert_sql()
         incoming = self._incoming_foreign_keys()

@@ -32,7 +32,7 @@ from django.db.models import Index
 from .drivers.psycopg import SuperValue, VarbyteValue
 from .indexes import DistKey, SortKey, TableKeys, table_keys
 from .introspection import run_catalog_query
-from .rebuild import TableRebuild, copy_expression
+from .rebuild import TableRebuild, copy_expression, refuse_dependent_views
 
 _VARCHAR = re.compile(r"^(?:varchar|character varying)\((\d+)\)$", re.IGNORECASE)
 
@@ -586,6 +586,11 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
         changes_column = self._column_changes(old_field, new_field, old_type, new_type)
         old_fk = self._fk_target(old_field)
         new_fk = self._fk_target(new_field)
+        if changes_column and self._takes_table_rebuild(
+            model, old_field, new_field, old_type, new_type
+        ):
+            # Before step 1, which in a migration with atomic = False commits on its own.
+            refuse_dependent_views(self, table, f"{model._meta.label}.{new_field.name}")
 
         # 1. Drop the constraints that go away or that would block the column change:
         #    Redshift refuses ALTER COLUMN TYPE on a column in a UNIQUE, PK or FK constraint
@@ -740,9 +745,7 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
           DEFAULT that would then stay on the column forever);
         * otherwise a column rebuild (:meth:`_rebuild_column`).
         """
-        if self._is_varchar_resize(old_field, new_field, old_type, new_type) and (
-            self._can_alter_varchar_in_place(model, new_field)
-        ):
+        if self._in_place(model, old_field, new_field, old_type, new_type):
             # Redshift: ALTER COLUMN TYPE resizes a VARCHAR only, outside a transaction
             # block, and not on a column with a default (DG:r_ALTER_TABLE).
             self.execute(
@@ -765,6 +768,21 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
                 self.execute(self._create_primary_key_sql(model, new_field))
             elif keep_keys and new_field.unique:
                 self.execute(self._create_unique_sql(model, [new_field]))
+
+    def _in_place(
+        self, model: Any, old_field: Any, new_field: Any, old_type: Any, new_type: Any
+    ) -> bool:
+        return self._is_varchar_resize(
+            old_field, new_field, old_type, new_type
+        ) and self._can_alter_varchar_in_place(model, new_field)
+
+    def _takes_table_rebuild(
+        self, model: Any, old_field: Any, new_field: Any, old_type: Any, new_type: Any
+    ) -> bool:
+        """Whether :meth:`_change_column` will rebuild the table."""
+        return not self._in_place(
+            model, old_field, new_field, old_type, new_type
+        ) and self._needs_table_rebuild(model, old_field, new_field)
 
     def _needs_table_rebuild(self, model: Any, old_field: Any, new_field: Any) -> bool:
         keys = self._table_keys(model)

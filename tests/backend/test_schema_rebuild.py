@@ -168,6 +168,20 @@ def test_a_dependent_view_stops_the_rebuild_before_any_change(clean: None, atomi
     assert types["v"] == "integer"
 
 
+def test_a_view_stops_a_rebuild_before_a_constraint_is_dropped(clean: None) -> None:
+    # atomic = False: dropping the column's UNIQUE would commit on its own.
+    model = make(models.IntegerField(unique=True))
+    create(model, [5])
+    sql(f'CREATE VIEW "{TABLE}_view" AS SELECT "code" FROM "{TABLE}"')
+    with pytest.raises(NotSupportedError, match=f"public.{TABLE}_view"):
+        alter(model, replacement(model, models.BigIntegerField(unique=True)), atomic=False)
+    unique = sql(
+        "SELECT c.conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
+        f"WHERE t.relname = '{TABLE}' AND c.contype = 'u' ORDER BY 1"
+    )
+    assert unique == [(f"{TABLE}_code_key",), (f"{TABLE}_v_key",)]
+
+
 @pytest.mark.parametrize("atomic", [True, False], ids=["in_migration", "own_transaction"])
 def test_a_failed_cast_names_the_table_column_and_first_value(clean: None, atomic: bool) -> None:
     model = make(models.CharField(max_length=10))
