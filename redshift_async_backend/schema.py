@@ -45,6 +45,8 @@ _COLLATIONS = {
 }
 
 _AUTO_FIELDS = {"AutoField", "BigAutoField", "SmallAutoField"}
+# Redshift: ALTER COLUMN TYPE refuses a column with one of these encodings (DG:r_ALTER_TABLE).
+_NO_ALTER_TYPE_ENCODINGS = {"bytedict", "runlength", "text255", "text32k"}
 
 
 def _default_is_dynamic(field: Any) -> bool:
@@ -845,7 +847,21 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
             # Inside a transaction the rebuild (which is transactional) does the resize;
             # a migration with atomic = False gets the in-place ALTER COLUMN TYPE.
             return False
-        return not self._column_has_default(model._meta.db_table, field.column)
+        table = model._meta.db_table
+        return not self._column_has_default(table, field.column) and (
+            self._column_encoding(table, field.column) not in _NO_ALTER_TYPE_ENCODINGS
+        )
+
+    def _column_encoding(self, table: str, column: str) -> str | None:
+        """The column's ENCODE (DG:r_PG_TABLE_DEF; search-path tables)."""
+        with self.connection.cursor() as cursor:
+            run_catalog_query(
+                cursor,
+                'SELECT encoding FROM pg_table_def WHERE tablename = %s AND "column" = %s',
+                [strip_quotes(table), strip_quotes(column)],
+            )
+            row = cursor.fetchone()
+        return row[0].strip().lower() if row and row[0] else None
 
     def _column_has_default(self, table: str, column: str) -> bool:
         """Whether the column has a DEFAULT in the database (AddField NOT NULL leaves one)."""

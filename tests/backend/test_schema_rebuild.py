@@ -233,3 +233,23 @@ def test_not_null_column_without_default_is_refused_on_a_table_with_rows(clean: 
     ):
         editor.add_field(model, added)
     assert sql(f'SELECT "v" FROM "{TABLE}"') == [(1,)]
+
+
+def test_a_widening_of_a_text255_column_is_no_alter_column_type(clean: None) -> None:
+    # Redshift: ALTER COLUMN TYPE refuses BYTEDICT, RUNLENGTH, TEXT255 and TEXT32K columns
+    # (DG:r_ALTER_TABLE): outside a transaction the column is rebuilt instead.
+    model = make(models.CharField(max_length=10))
+    create(model, ["abc"])
+    sql(f'ALTER TABLE "{TABLE}" ALTER COLUMN "v" ENCODE text255')
+    executed: list[str] = []
+
+    def record(execute: Any, statement: str, *args: Any) -> Any:
+        executed.append(statement)
+        return execute(statement, *args)
+
+    with connection.execute_wrapper(record):
+        alter(model, replacement(model, models.CharField(max_length=40)), atomic=False)
+    assert not any("ALTER COLUMN" in s for s in executed)
+    assert sql(f'SELECT "v" FROM "{TABLE}"') == [("abc",)]
+    types = dict(sql('SELECT "column", type FROM pg_table_def WHERE tablename = %s', [TABLE]))
+    assert types["v"] == "character varying(40)"
