@@ -35,7 +35,7 @@ from django.db import DatabaseError, DataError, IntegrityError, NotSupportedErro
 from django.db.backends.utils import strip_quotes, truncate_name
 
 from .indexes import TableKeys
-from .introspection import run_catalog_query, string_literal
+from .introspection import run_catalog_query
 
 if TYPE_CHECKING:
     from .schema import DatabaseSchemaEditor
@@ -657,5 +657,5 @@ __all__ = [
     "TableState",
     "copy_expression",
     "read_table_state",
-    "string_literal",
+    "refuse_dependent_views",
 ]
