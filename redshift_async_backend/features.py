@@ -267,10 +267,8 @@ PK_ROUND_TRIP = (
 )
 UNIQUE_NOT_ENFORCED = (
     "Redshift does not enforce PRIMARY KEY or UNIQUE constraints; they are informational "
-    "(DG:t_Defining_constraints): the duplicate row is inserted and no IntegrityError comes. "
-    "(The emulator enforces them, a documented fidelity gap; there the IntegrityError inside "
-    "get_or_create()'s nested atomic() leaves the test's transaction unusable, as Redshift "
-    "has no SAVEPOINT, DG:c_unsupported-postgresql-functions.)"
+    "(DG:t_Defining_constraints): the duplicate row is inserted and no IntegrityError comes, "
+    "on Redshift as on the emulator."
 )
 WINDOW_ROWS_ONLY = (
     "Redshift window frames are ROWS only (DG:r_Window_function_synopsis): the backend "
