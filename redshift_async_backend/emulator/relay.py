@@ -193,6 +193,9 @@ class Relay:
         self.state.in_transaction = self.in_transaction
         return pipeline.rewrite(sql, self.state)
 
+    def _uppercase_names(self) -> bool:
+        return bool(self.state.settings) and self.state.setting("describe_field_name_in_uppercase") == "on"
+
     def _note_sql(self, sql: str) -> None:
         """Cheap look at transaction control in a statement."""
         head = sql[:24].lstrip().split(None, 1)
@@ -541,6 +544,10 @@ class Relay:
                 if unit.kind == "D":
                     units.popleft()
                 if unit.swallow:
+                    same = False
+                elif kind == b"T" and self._uppercase_names():
+                    # Redshift: DG:r_describe_field_name_in_uppercase.
+                    out.append(pq.upper_field_names(frame))
                     same = False
                 else:
                     out.append(frame)
