@@ -115,9 +115,10 @@ def _typmods(node: ast.TypeName) -> list[int] | None:
     answer="22023 length for type varchar cannot exceed 65535",
     source=STYLE,
     tests=(
-        "tests/emulator/test_sql_rules.py::test_refused_like_redshift[varchar_too_wide]",
-        "tests/emulator/test_sql_rules.py::test_refused_like_redshift[char_too_wide]",
-        "tests/emulator/test_rules.py::test_type_limits_and_defaults",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[varchar_too_wide]",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[char_too_wide]",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[cast_too_wide]",
+        "tests/emulator/test_types_names.py::test_type_limits_and_defaults",
     ),
     words=("char", "character", "nchar", "bpchar", "varchar", "nvarchar", "varying"),
 )
@@ -144,9 +145,9 @@ def type_limits(stmt: Statement, node: ast.TypeName) -> None:
     answer="22023 NUMERIC precision 39 must be between 1 and 38",
     source=STYLE,
     tests=(
-        "tests/emulator/test_sql_rules.py::test_bare_decimal_is_18_0",
-        "tests/emulator/test_sql_rules.py::test_refused_like_redshift[decimal_too_precise]",
-        "tests/emulator/test_rules.py::test_type_limits_and_defaults",
+        "tests/emulator/test_types_names.py::test_bare_decimal_is_18_0",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[decimal_too_precise]",
+        "tests/emulator/test_types_names.py::test_type_limits_and_defaults",
     ),
     words=("decimal", "numeric", "dec"),
 )
@@ -174,7 +175,7 @@ SPATIAL = part.rule(
     fidelity=PARTLY,
     gap="domains over bytea (GEOMETRY, GEOGRAPHY) and text (HLLSKETCH): the columns exist and "
     "hold values, but no spatial or HLL function works on them",
-    tests=("tests/emulator/test_sql_rules.py::test_geometry_geography_hllsketch_columns",),
+    tests=("tests/emulator/test_types_names.py::test_geometry_geography_hllsketch_columns",),
 )
 
 
@@ -347,7 +348,7 @@ part.not_emulated(
     fidelity=FULL,
     answer='42601 syntax error at or near "["',
     source=STYLE,
-    tests=("tests/emulator/test_sql_rules.py::test_refused_like_redshift[array_constructor]",),
+    tests=("tests/emulator/test_types_names.py::test_refused_like_redshift[array_constructor]",),
     words=("[",),
 )
 def no_array_constructor(stmt: Statement, node: ast.A_ArrayExpr) -> None:
@@ -362,7 +363,7 @@ def no_array_constructor(stmt: Statement, node: ast.A_ArrayExpr) -> None:
     fidelity=FULL,
     answer="0A000 ROW(...) constructors is not supported",
     source=STYLE,
-    tests=("tests/emulator/test_sql_rules.py::test_refused_like_redshift[row_constructor]",),
+    tests=("tests/emulator/test_types_names.py::test_refused_like_redshift[row_constructor]",),
     words=("row",),
 )
 def no_row_constructor(stmt: Statement, node: ast.RowExpr) -> None:

@@ -215,7 +215,7 @@ CASE_FOLDING = part.rule(
     "followed as last SET, whatever the transaction does",
     tests=(
         "tests/emulator/test_settings.py::test_quoted_names_fold_unless_case_sensitive",
-        "tests/emulator/test_rules.py::test_quoted_names_fold_to_lower_case",
+        "tests/emulator/test_types_names.py::test_quoted_names_fold_to_lower_case",
     ),
 )
 
@@ -297,9 +297,10 @@ def _bare_reserved(stmt: Statement, location: int, parts: int) -> None:
     answer='42601 syntax error at or near "open"',
     source=STYLE,
     tests=(
-        "tests/emulator/test_sql_rules.py::test_refused_like_redshift[reserved_column]",
-        "tests/emulator/test_sql_rules.py::test_refused_like_redshift[reserved_table]",
-        "tests/emulator/test_sql_rules.py::test_reserved_words_in_double_quotes_are_names",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[reserved_column]",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[reserved_table]",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[reserved_added]",
+        "tests/emulator/test_types_names.py::test_reserved_words_in_double_quotes_are_names",
     ),
     words=tuple(sorted(REDSHIFT_RESERVED)),
 )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..catalog import SCHEMA
 from .declare import FULL, PARTLY, STYLE, Part
 from .errors import RedshiftError
-from .pipeline import Statement
+from .pipeline import Screening, Statement
 from .source import Token
 
 part = Part(
@@ -167,8 +167,15 @@ def _lookup(name: str) -> Parameter | None:
     return None if param.native else param
 
 
+def _not_time_zone(seen: Screening) -> bool:
+    """Screen: SET TIME ZONE (sent by drivers and tools at every connect) is PostgreSQL's."""
+    words = seen.words
+    return "zone" not in words or "time" not in words
+
+
 @part.statement(
     "set",
+    screen=_not_time_zone,
     id="set-session-parameters",
     page="r_SET",
     see=("cm_chap_ConfigurationRef",),
