@@ -653,11 +653,13 @@ def setup_statements() -> tuple[str, ...]:
 @functools.cache
 def _setup_body() -> tuple[str, ...]:
     from . import bookkeeping
+    from .lengths import lengths_sql
     from .sysviews import sysviews_sql  # it reads SCHEMA from here
 
     return (
         f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
         *_types_sql(),
+        *lengths_sql(),
         *bookkeeping.statements(),
         *_functions_sql(),
         *_views_sql(),

@@ -194,7 +194,10 @@ class Relay:
         return pipeline.rewrite(sql, self.state)
 
     def _uppercase_names(self) -> bool:
-        return bool(self.state.settings) and self.state.setting("describe_field_name_in_uppercase") == "on"
+        return (
+            bool(self.state.settings)
+            and self.state.setting("describe_field_name_in_uppercase") == "on"
+        )
 
     def _note_sql(self, sql: str) -> None:
         """Cheap look at transaction control in a statement."""

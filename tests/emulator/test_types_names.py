@@ -67,6 +67,42 @@ def test_reserved_words_in_double_quotes_are_names(db: Db, t: str) -> None:  # n
     assert db.rows(f'SELECT "open", "tag" FROM {t}') == [(1, "x")]
 
 
+@pytest.mark.integration
+def test_lengths_are_bytes(db: Db, t: str) -> None:  # noqa: F811
+    # DG:r_Character_types: "a VARCHAR(12) column can contain ... 4 three-byte characters".
+    db.rows(f"CREATE TABLE {t} (v VARCHAR(12), c CHAR(3), two VARCHAR(2))")
+    db.rows(f"INSERT INTO {t} (v, c) VALUES ('€€€€', 'abc')")
+    db.rows(f"INSERT INTO {t} (two) VALUES ('é')")  # two bytes
+    code, message = db.error(f"INSERT INTO {t} (two) VALUES ('€')")
+    assert (code, message) == ("22001", "value too long for type character varying(2)")
+    assert db.error(f"INSERT INTO {t} (v) VALUES ('€€€€a')")[0] == "22001"
+    code, message = db.error(f"INSERT INTO {t} (c) VALUES ('é')")
+    assert code == "22001"
+    assert message.startswith("Multibyte character not supported for CHAR")
+    assert message.endswith("Invalid char: c3 a9")
+    assert db.error(f"UPDATE {t} SET two = '€'")[0] == "22001"
+    assert db.rows(f"SELECT v, c, two FROM {t} ORDER BY 1") == [
+        ("€€€€", "abc", None),
+        (None, None, "é"),
+    ]
+
+
+@pytest.mark.integration
+def test_byte_lengths_follow_alter_table(db: Db, t: str) -> None:  # noqa: F811
+    db.rows(f"CREATE TABLE {t} (a VARCHAR(2), b VARCHAR(2), keep INT)")
+    db.rows(f"ALTER TABLE {t} ALTER COLUMN a TYPE VARCHAR(3)")  # widening: allowed
+    db.rows(f"INSERT INTO {t} (a) VALUES ('€')")
+    db.rows(f"ALTER TABLE {t} RENAME COLUMN b TO renamed")
+    assert db.error(f"INSERT INTO {t} (renamed) VALUES ('€')")[0] == "22001"
+    db.rows(f"ALTER TABLE {t} DROP COLUMN renamed")  # the check is no obstacle
+    db.rows(f"ALTER TABLE {t} ADD COLUMN added VARCHAR(1)")
+    assert db.error(f"INSERT INTO {t} (added) VALUES ('é')")[0] == "22001"
+    db.rows(f"ALTER TABLE {t} DROP COLUMN added")
+    db.rows(f"ALTER TABLE {t} DROP COLUMN a")  # no CHAR or VARCHAR left: no check
+    db.rows(f"INSERT INTO {t} (keep) VALUES (1)")
+    assert db.one(f"SELECT count(*) FROM {t}") == 2
+
+
 # --- without a server ---------------------------------------------------------------
 
 
@@ -78,8 +114,13 @@ def test_type_limits_and_defaults() -> None:
     assert f"d {SCHEMA}.geometry" in sql.sql
     assert rewrite("SELECT x::decimal FROM t", state).sql == "SELECT x::decimal(18,0) FROM t"
     assert rewrite("SELECT (1, 2) IN (SELECT 1, 2)", state).sql == "SELECT (1, 2) IN (SELECT 1, 2)"
-    for sql in ("SELECT 1::numeric(39)", "CREATE TABLE t (a NVARCHAR(65536))",
-                "CREATE TABLE t (a CHARACTER VARYING(65536))", "CREATE TABLE t (a NCHAR(5000))"):  # fmt: skip
+    too_wide = (
+        "SELECT 1::numeric(39)",
+        "CREATE TABLE t (a NVARCHAR(65536))",
+        "CREATE TABLE t (a CHARACTER VARYING(65536))",
+        "CREATE TABLE t (a NCHAR(5000))",
+    )
+    for sql in too_wide:
         with pytest.raises(RedshiftError) as info:
             rewrite(sql, state)
         assert info.value.sqlstate == "22023"
@@ -88,10 +129,14 @@ def test_type_limits_and_defaults() -> None:
 @pytest.mark.unit
 def test_quoted_names_fold_to_lower_case() -> None:
     state = SessionState()
-    assert rewrite('SELECT "T"."Col" AS "X" FROM "T"', state).sql == 'SELECT "t"."col" AS "x" FROM "t"'
+    assert (
+        rewrite('SELECT "T"."Col" AS "X" FROM "T"', state).sql == 'SELECT "t"."col" AS "x" FROM "t"'
+    )
     # A quoted user name keeps its case (DG:r_enable_case_sensitive_identifier).
     assert rewrite('GRANT SELECT ON "Tab" TO "Bob"', state).sql == 'GRANT SELECT ON "tab" TO "Bob"'
-    assert rewrite('CREATE USER "Bob" PASSWORD \'x\'', state).sql == 'CREATE USER "Bob" PASSWORD \'x\''
+    assert (
+        rewrite("CREATE USER \"Bob\" PASSWORD 'x'", state).sql == "CREATE USER \"Bob\" PASSWORD 'x'"
+    )
     # Literals are not names; non-ASCII letters keep their case.
     assert rewrite("SELECT '\"Abc\"'", state).sql == "SELECT '\"Abc\"'"
     assert rewrite('SELECT "Éa"', state).sql == 'SELECT "Éa"'

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-
 from typing import Any
 
 from pglast import ast
@@ -256,14 +255,18 @@ TEXT_PASSES.append(fold_quoted_names)
 # PostgreSQL reserves too it refuses itself; these are the ones it would take as names.
 
 REDSHIFT_RESERVED = frozenset(
-    """aes128 aes256 allowoverwrite az64 backup between blanksasnull bytedict bzip2
-    credentials current_user_id defrag deflate delta delta32k disable emptyasnull enable
-    encode encrypt encryption explicit globaldict256 globaldict64k gzip identity ignore
-    interval lun luns lzo lzop minus mostly16 mostly32 mostly8 new nulls off offline oid old
-    open parallel partition percent permissions pivot raw readratio recover rejectlog resort
-    respect restore snapshot sysdate system tag tdes text255 text32k timestamp top
-    truncatecolumns unnest unpivot wallet without""".split()
-)
+    {
+        "aes128", "aes256", "allowoverwrite", "az64", "backup", "between", "blanksasnull",
+        "bytedict", "bzip2", "credentials", "current_user_id", "defrag", "deflate", "delta",
+        "delta32k", "disable", "emptyasnull", "enable", "encode", "encrypt", "encryption",
+        "explicit", "globaldict256", "globaldict64k", "gzip", "identity", "ignore", "interval",
+        "lun", "luns", "lzo", "lzop", "minus", "mostly16", "mostly32", "mostly8", "new", "nulls",
+        "off", "offline", "oid", "old", "open", "parallel", "partition", "percent", "permissions",
+        "pivot", "raw", "readratio", "recover", "rejectlog", "resort", "respect", "restore",
+        "snapshot", "sysdate", "system", "tag", "tdes", "text255", "text32k", "timestamp", "top",
+        "truncatecolumns", "unnest", "unpivot", "wallet", "without",
+    }
+)  # fmt: skip
 
 
 def _bare_reserved(stmt: Statement, location: int, parts: int) -> None:
@@ -309,9 +312,12 @@ def reserved_words(stmt: Statement, node: Any) -> None:
         if isinstance(node.location, int) and node.location >= 0:
             _bare_reserved(stmt, node.location, 1)
         return
-    rel = node.relation if not isinstance(node, ast.CreateTableAsStmt) else node.into.rel
     if isinstance(node, ast.ViewStmt):
         rel = node.view
+    elif isinstance(node, ast.CreateTableAsStmt):
+        rel = node.into.rel if node.into is not None else None
+    else:
+        rel = node.relation
     if rel is not None and isinstance(rel.location, int) and rel.location >= 0:
         parts = 1 + (rel.schemaname is not None) + (rel.catalogname is not None)
         _bare_reserved(stmt, rel.location, parts)

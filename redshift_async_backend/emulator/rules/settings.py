@@ -76,9 +76,7 @@ PARAMETERS: dict[str, Parameter] = {
     ),
     "extra_float_digits": _native("0", "r_extra_float_digits"),
     "mv_enable_aqmv_for_session": _redshift("on", "r_mv_enable_aqmv_for_session", boolean=True),
-    "navigate_super_null_on_error": _redshift(
-        "on", "r_navigate_super_null_on_error", boolean=True
-    ),
+    "navigate_super_null_on_error": _redshift("on", "r_navigate_super_null_on_error", boolean=True),
     "parse_super_null_on_error": _redshift("off", "r_parse_super_null_on_error", boolean=True),
     "query_group": _redshift("default", "r_query_group"),
     "search_path": _native("$user, public", "r_search_path"),
