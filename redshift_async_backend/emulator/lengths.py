@@ -11,7 +11,7 @@ check runs upstream, at the row: after every CREATE TABLE / ALTER TABLE the
 ``octet_length`` comparison a CHAR or VARCHAR column), and a ``BEFORE INSERT OR UPDATE``
 row trigger whose WHEN calls it. PostgreSQL inlines the SQL function into the WHEN, so a
 row that passes costs a few comparisons and no function call (benchmarks/RESULTS.md,
-"byte lengths": within noise of no trigger); a row that fails calls ``value_too_long()``,
+"byte lengths": within noise of no trigger); a row that fails calls the trigger's function (named as the trigger),
 which finds the column and answers PostgreSQL's text for a value too long (Redshift's is
 the same) or Redshift's load error for a multibyte character in a CHAR.
 
@@ -37,7 +37,8 @@ def lengths_sql() -> list[str]:
     s = SCHEMA
     return [
         # The slow path, for a row that breaks a length: which column, and Redshift's text.
-        f"""CREATE OR REPLACE FUNCTION {s}.value_too_long() RETURNS trigger
+        # Its name holds the schema's, so the relay drops the error's CONTEXT line.
+        f"""CREATE OR REPLACE FUNCTION {s}.{TRIGGER}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
   row jsonb := to_jsonb(NEW);
@@ -63,7 +64,7 @@ BEGIN
   END LOOP;
   RETURN NEW;
 END $$""",
-        f"GRANT EXECUTE ON FUNCTION {s}.value_too_long() TO PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION {s}.{TRIGGER}() TO PUBLIC",
         # The test, inlined into the trigger's WHEN: no function call for a row that
         # passes. Polymorphic, so it depends on no table or column.
         f"""CREATE OR REPLACE FUNCTION {s}.byte_lengths(rel oid) RETURNS void
@@ -96,7 +97,7 @@ BEGIN
                  'IMMUTABLE AS %L', fn, 'SELECT ' || test);
   IF NOT has_trigger THEN
     EXECUTE format('CREATE TRIGGER {TRIGGER} BEFORE INSERT OR UPDATE ON %s FOR EACH ROW '
-                   'WHEN (%s(NEW)) EXECUTE FUNCTION {s}.value_too_long()',
+                   'WHEN (%s(NEW)) EXECUTE FUNCTION {s}.{TRIGGER}()',
                    rel::regclass, fn);
   END IF;
 END $$""",

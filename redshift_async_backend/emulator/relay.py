@@ -578,8 +578,9 @@ def translate(frame: bytes) -> dict[str, str]:
     """An upstream ErrorResponse as a Redshift client sees it; as sent if translating it
     fails (which is logged)."""
     fields = pq.parse_fields(frame)
-    if SCHEMA + "." in fields.get("W", ""):
-        # The context of an error inside the emulator's own procedures: not the client's.
+    if SCHEMA in fields.get("W", ""):
+        # The context of an error inside the emulator's own procedures (qualified, or on the
+        # search_path and named redshift_emulator_...): not the client's.
         fields = {k: v for k, v in fields.items() if k not in "Wqp"}
     try:
         return pipeline.rules.translate_error(refusals.reword(fields))
