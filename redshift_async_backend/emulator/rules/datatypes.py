@@ -384,3 +384,13 @@ def no_row_constructor(stmt: Statement, node: ast.RowExpr) -> None:
     i = stmt.token_index(stmt.position(node))
     if toks[i].word == "row":
         raise unsupported("ROW(...) constructors", "Amazon Redshift has no row types")
+
+
+part.not_emulated(
+    id="trailing-blanks-insignificant",
+    page="r_Character_types",
+    does="Trailing blanks are insignificant when VARCHAR values are compared: `'a ' = 'a'`",
+    gap="PostgreSQL compares VARCHAR with its trailing blanks (`'a '::varchar = 'a'` is false "
+    "here); an operator of the emulator's own would change every comparison's plan, "
+    "indexes, GROUP BY and DISTINCT apart. CHAR values compare without them, as on Redshift",
+)
