@@ -301,6 +301,10 @@ COMMENTED = {
     "returning": ("INSERT INTO t VALUES (1) RETURNING a", IDLE),
     "e_string": ("SELECT E'a'", IDLE),
     "system_view": ("SELECT * FROM svv_table_info", IDLE),
+    "set_unknown": ("SET work_mem TO '64MB'", IDLE),
+    "show_parameter": ("SHOW query_group", IDLE),
+    "quoted_name": ('SELECT "Foo" FROM "T"', IDLE),
+    "bare_decimal": ("CREATE TABLE t (a DECIMAL)", IDLE),
 }
 
 

@@ -147,6 +147,7 @@ def type_limits(stmt: Statement, node: ast.TypeName) -> None:
     source=STYLE,
     tests=(
         "tests/emulator/test_types_names.py::test_bare_decimal_is_18_0",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[bare_decimal]",
         "tests/emulator/test_types_names.py::test_refused_like_redshift[decimal_too_precise]",
         "tests/emulator/test_types_names.py::test_type_limits_and_defaults",
     ),

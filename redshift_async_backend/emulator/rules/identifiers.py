@@ -215,6 +215,7 @@ CASE_FOLDING = part.rule(
     tests=(
         "tests/emulator/test_settings.py::test_quoted_names_fold_unless_case_sensitive",
         "tests/emulator/test_types_names.py::test_quoted_names_fold_to_lower_case",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[quoted_name]",
     ),
 )
 

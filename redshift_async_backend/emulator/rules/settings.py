@@ -193,6 +193,7 @@ def _not_time_zone(seen: Screening) -> bool:
         "tests/emulator/test_settings.py::test_set_local_and_rollback_undo_a_parameter",
         "tests/emulator/test_settings.py::test_refused_like_redshift",
         "tests/emulator/test_settings.py::test_native_parameters_go_upstream",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[set_unknown]",
     ),
 )
 def set_parameter(stmt: Statement) -> None:
@@ -299,6 +300,7 @@ _SHOW_OBJECTS = frozenset(
     tests=(
         "tests/emulator/test_settings.py::test_redshift_parameters_set_show_reset",
         "tests/emulator/test_settings.py::test_show_all_lists_redshift_parameters",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[show_parameter]",
         "tests/emulator/test_settings.py::test_refused_like_redshift",
     ),
 )
