@@ -70,6 +70,7 @@ def test_native_parameters_go_upstream(db: Db) -> None:  # noqa: F811
     db.rows("SET statement_timeout TO 5000")
     assert db.one("SHOW statement_timeout") == "5s"
     db.rows("RESET statement_timeout")
+    assert db.one("SHOW server_version")  # reported at connect, so readable
     db.rows("SET app.user_name = 'cuddy'")  # a session context variable (DG:r_SET)
     assert db.one("SELECT current_setting('app.user_name')") == "cuddy"
 

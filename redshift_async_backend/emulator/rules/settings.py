@@ -88,6 +88,11 @@ PARAMETERS: dict[str, Parameter] = {
 }
 # Set by drivers and tools; Redshift accepts them though the reference does not list them.
 _ALSO_NATIVE = frozenset({"client_encoding", "application_name"})
+# What Redshift reports at connect (ParameterStatus) can be read with SHOW too.
+_REPORTED = frozenset(
+    {"server_version", "server_encoding", "integer_datetimes", "is_superuser",
+     "session_authorization", "standard_conforming_strings", "intervalstyle"}
+)  # fmt: skip
 # Parameters rules follow: recorded in the session state too (part of the cache's key).
 RULE_SETTINGS = frozenset({"enable_case_sensitive_identifier", "describe_field_name_in_uppercase"})
 _TRUE = ("on", "true", "yes", "1")
@@ -321,6 +326,8 @@ def show_parameter(stmt: Statement) -> None:
         name = "timezone"
     else:
         name, _ = _name_at(toks, 1)
+    if name in _REPORTED:
+        return
     param = _lookup(name)
     if param is None:
         return
