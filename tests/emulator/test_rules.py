@@ -156,7 +156,11 @@ def test_foreign_keys_are_informational_on_every_postgresql() -> None:
     add = "ALTER TABLE c ADD CONSTRAINT f FOREIGN KEY (id) REFERENCES t (id)"
     assert "REFERENCES t (id) NOT ENFORCED" in rewrite(create, IDLE).sql
     assert rewrite(add, IDLE).sql == add + " NOT ENFORCED"
-    assert rewrite("TRUNCATE t", IDLE) == Rewrite("TRUNCATE t")
+    # PostgreSQL 18 too: a table with any trigger (the byte-length check is one) gets the
+    # FK check, NOT ENFORCED or not.
+    assert rewrite("TRUNCATE t", IDLE) == Rewrite(
+        f"CALL {SCHEMA}.truncate_table('t'::regclass)", (), "TRUNCATE TABLE"
+    )
     # Older PostgreSQL: no NOT ENFORCED (a syntax error there); orphans already in the table
     # are not checked, and TRUNCATE goes through a procedure that can DELETE instead.
     pg15 = SessionState(server_version_num=150013)

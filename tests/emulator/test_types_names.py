@@ -103,6 +103,21 @@ def test_byte_lengths_follow_alter_table(db: Db, t: str) -> None:  # noqa: F811
     assert db.one(f"SELECT count(*) FROM {t}") == 2
 
 
+@pytest.mark.integration
+def test_a_referenced_table_with_a_length_check_truncates(db: Db, t: str) -> None:  # noqa: F811
+    # The check is a trigger; PostgreSQL then looks at even a NOT ENFORCED foreign key
+    # before a TRUNCATE. Redshift's keys are informational (DG:t_Defining_constraints).
+    db.rows(f"CREATE TABLE {t} (code CHAR(36) PRIMARY KEY)")
+    db.rows(f"CREATE TABLE {t}_child (code CHAR(36) REFERENCES {t} (code))")
+    try:
+        db.rows(f"INSERT INTO {t} VALUES ('a')")
+        db.rows(f"INSERT INTO {t}_child VALUES ('a')")
+        db.rows(f"TRUNCATE {t}")
+        assert db.one(f"SELECT count(*) FROM {t}") == 0
+    finally:
+        db.rows(f"DROP TABLE {t}_child")
+
+
 # --- without a server ---------------------------------------------------------------
 
 

@@ -349,6 +349,7 @@ LENGTHS_IN_BYTES = part.rule(
     tests=(
         "tests/emulator/test_types_names.py::test_lengths_are_bytes",
         "tests/emulator/test_types_names.py::test_byte_lengths_follow_alter_table",
+        "tests/emulator/test_types_names.py::test_a_referenced_table_with_a_length_check_truncates",
     ),
 )
 
