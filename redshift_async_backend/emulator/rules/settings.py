@@ -29,7 +29,7 @@ part = Part(
     "settings",
     "Configuration (session parameters)",
     "SET, RESET and SHOW of the parameters of the guide's configuration reference.",
-    order=6,
+    order=5,  # after identifiers (registered first), before the catalog
 )
 
 
