@@ -99,6 +99,11 @@ END $$"""
         domain.format(s=s, name="super", base="text"),
         # Redshift: VARBYTE(n), 1 <= n <= 1,024,000 bytes (DG:r_VARBYTE_type).
         domain.format(s=s, name="varbyte", base="bytea CHECK (octet_length(VALUE) <= 1024000)"),
+        # Redshift: GEOMETRY, GEOGRAPHY (DG:GeometryType-function) and HLLSKETCH
+        # (DG:r_HLLSKETCH_type) columns; the emulator stores their values, no more.
+        domain.format(s=s, name="geometry", base="bytea"),
+        domain.format(s=s, name="geography", base="bytea"),
+        domain.format(s=s, name="hllsketch", base="text"),
     ]
 
 
@@ -516,6 +521,9 @@ LANGUAGE sql STABLE AS $$
   SELECT CASE
     WHEN typ = '{s}.super'::regtype THEN 'super'
     WHEN typ = '{s}.varbyte'::regtype THEN 'varbyte'
+    WHEN typ = '{s}.geometry'::regtype THEN 'geometry'
+    WHEN typ = '{s}.geography'::regtype THEN 'geography'
+    WHEN typ = '{s}.hllsketch'::regtype THEN 'hllsketch'
     ELSE format_type(typ, typmod) END
 $$""",
         # Redshift's default encodings (DG:r_CREATE_TABLE_NEW, ENCODE): RAW for sort-key,
@@ -648,11 +656,13 @@ def setup_statements() -> tuple[str, ...]:
 @functools.cache
 def _setup_body() -> tuple[str, ...]:
     from . import bookkeeping
+    from .lengths import lengths_sql
     from .sysviews import sysviews_sql  # it reads SCHEMA from here
 
     return (
         f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
         *_types_sql(),
+        *lengths_sql(),
         *bookkeeping.statements(),
         *_functions_sql(),
         *_views_sql(),

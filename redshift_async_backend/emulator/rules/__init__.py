@@ -11,7 +11,8 @@ for every error the upstream PostgreSQL returns. Pure code, no I/O.
 * one module per part of the guide: :mod:`.ddl` (and :mod:`.ddl_alter`), :mod:`.dml`,
   :mod:`.functions` (and :mod:`.functions_more`, :mod:`.leader_node`, :mod:`.windows`,
   :mod:`.super_navigation`),
-  :mod:`.datatypes`, :mod:`.identifiers`, :mod:`.catalog`, :mod:`.security`;
+  :mod:`.datatypes`, :mod:`.identifiers`, :mod:`.settings`, :mod:`.catalog`,
+  :mod:`.security`;
 * :mod:`.docs`: docs/emulator-sql.md's rule tables, generated from the declarations
   (``python -m redshift_async_backend.emulator.rules --write-docs``).
 
@@ -31,6 +32,7 @@ from . import (  # noqa: F401
     identifiers,
     leader_node,
     security,
+    settings,
     super_navigation,
     windows,
 )
