@@ -21,7 +21,7 @@ from redshift_async_backend.emulator import Emulator
 
 pytestmark = pytest.mark.integration
 
-USER = "postgres"
+USER = "awsuser"  # the emulator's admin user, a Redshift superuser
 PASSWORD = "lane-secret"
 
 
@@ -38,7 +38,7 @@ def pending(rule: str) -> pytest.MarkDecorator:
 
 @pytest.fixture(scope="session")
 def emulator(pg_url: str) -> Iterator[Emulator]:
-    with Emulator(upstream=pg_url, users={USER: PASSWORD}) as emu:
+    with Emulator(upstream=pg_url, admin_user=USER, admin_password=PASSWORD) as emu:
         yield emu
 
 

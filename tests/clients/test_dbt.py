@@ -177,7 +177,6 @@ def test_snapshots_record_the_change_with_both_strategies(
         assert (6, "placed", True) in rows
 
 
-@pending(COMMENT_RULE)
 def test_tables_with_dist_sort_and_backup_configs(dbt: Run, sql: Callable[..., Any]) -> None:
     for model in ("customer_orders", "orders_by_day", "tiers"):
         assert dbt.nodes["run"].get(model) == "success", dbt.nodes["run"]
