@@ -96,7 +96,10 @@ def show_sql() -> list[str]:
             "sort_key_type varchar(128), sort_key integer, dist_key integer, "
             "encoding varchar(128), collation varchar(128)",
             f"""SELECT rc.database_name, rc.schema_name, rc.table_name, rc.column_name,
-       rc.ordinal_position, rc.column_default, rc.is_nullable, rc.data_type,
+       rc.ordinal_position, rc.column_default, rc.is_nullable,
+       -- The type's name without its length or precision, which have columns of their
+       -- own ("numeric", "character varying"), as SVV_ALL_COLUMNS shows it.
+       ac.data_type,
        ac.character_maximum_length, ac.numeric_precision, ac.numeric_scale, rc.remarks,
        CASE WHEN rc.sortkey > 0 THEN 'COMPOUND' WHEN rc.sortkey < 0 THEN 'INTERLEAVED'
        END::varchar, abs(rc.sortkey), CASE WHEN rc.distkey THEN 1 ELSE 0 END,

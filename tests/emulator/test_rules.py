@@ -300,6 +300,9 @@ COMMENTED = {
     "returning": ("INSERT INTO t VALUES (1) RETURNING a", IDLE),
     "e_string": ("SELECT E'a'", IDLE),
     "system_view": ("SELECT * FROM svv_table_info", IDLE),
+    "show": ("SHOW TABLES FROM SCHEMA dev.public", IDLE),
+    "where_integer": ("SELECT relname FROM pg_class WHERE 1 AND relkind = 'r'", IDLE),
+    "catalog_columns": ("SELECT reldiststyle FROM pg_class", IDLE),
 }
 
 
