@@ -4,6 +4,8 @@ page, or the tool whose statement the rule accepts."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .test_sql_rules import Db, db, t  # noqa: F401 (fixtures)
@@ -33,11 +35,37 @@ def test_redshift_columns_of_pg_class_and_pg_attribute(db: Db, t: str) -> None: 
         f"FROM pg_attribute WHERE attrelid = (SELECT oid FROM pg_class WHERE relname = '{t}') "
         "AND attnum > 0 ORDER BY attnum"
     ) == [("a", True, 0, "az64"), ("b", False, 1, "none")]
-    # A query that names none of them reads PostgreSQL's catalog, which has none.
     assert db.rows(f"SELECT relname FROM pg_class WHERE relname = '{t}'") == [(t,)]
-    assert "reldiststyle" not in {r[0] for r in db.rows(
-        "SELECT attname FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_class'::regclass"
-    )}  # fmt: skip
+    # Columns named with the catalog's full name, as SQLAlchemy writes them.
+    assert db.rows(
+        "SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class "
+        f"WHERE pg_catalog.pg_class.relname = '{t}'"
+    ) == [(t,)]
+
+
+def test_materialized_and_late_binding_views_in_the_catalog(db: Db, t: str) -> None:  # noqa: F811
+    # What dbt-redshift's catalog query relies on: a materialized view is relkind 'v' in
+    # pg_class, a late-binding view has no pg_attribute rows (its columns come from
+    # PG_GET_LATE_BINDING_VIEW_COLS, DG:PG_GET_LATE_BINDING_VIEW_COLS).
+    db.rows(f"CREATE TABLE {t} (a INTEGER)")
+    db.rows(f"CREATE MATERIALIZED VIEW {t}_mv AS SELECT a FROM {t}")
+    late = "/*redshift_emulator.relation:" + json.dumps({"name": f"{t}_lb", "late_binding": True})
+    late += "*/"  # the marker the late-binding rule writes (test_sysviews.py's marked())
+    db.rows(f"CREATE VIEW {t}_lb AS SELECT a FROM public.{t} {late}")
+    try:
+        kinds = db.rows(
+            f"SELECT relname, relkind FROM pg_catalog.pg_class WHERE relname LIKE '{t}%' ORDER BY 1"
+        )
+        assert kinds == [(t, "r"), (f"{t}_lb", "v"), (f"{t}_mv", "v")]
+        counted = db.rows(
+            "SELECT c.relname, count(a.attname) FROM pg_class c "
+            "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+            f"WHERE c.relname LIKE '{t}%' GROUP BY 1 ORDER BY 1"
+        )
+        assert counted == [(t, 1), (f"{t}_lb", 0), (f"{t}_mv", 1)]
+    finally:
+        db.rows(f"DROP VIEW {t}_lb")
+        db.rows(f"DROP MATERIALIZED VIEW {t}_mv")
 
 
 def test_pg_views_lists_materialized_views(db: Db, t: str) -> None:  # noqa: F811
@@ -46,6 +74,10 @@ def test_pg_views_lists_materialized_views(db: Db, t: str) -> None:  # noqa: F81
     db.rows(f"CREATE MATERIALIZED VIEW {t}_mv AS SELECT a FROM {t}")
     try:
         (definition,) = db.rows(f"SELECT definition FROM pg_views WHERE viewname = '{t}_mv'")
+        assert definition[0].lower().startswith(f"create materialized view {t}_mv as")
+        (definition,) = db.rows(
+            f"SELECT view_definition FROM information_schema.views WHERE table_name = '{t}_mv'"
+        )
         assert definition[0].lower().startswith(f"create materialized view {t}_mv as")
     finally:
         db.rows(f"DROP MATERIALIZED VIEW {t}_mv")

@@ -204,36 +204,47 @@ part.rule(
 # ---------------------------------------------------------------------------------------
 # Redshift-only columns of PostgreSQL's catalogs
 #
-# sysviews.py keeps views named like the catalogs, with Redshift's columns added, in the
-# emulator's schema; a query that reads one of those columns is sent there.
+# sysviews.py keeps views named like the catalogs, as Redshift has them (its columns added),
+# in the emulator's schema; a client's query of those catalogs is sent there.
 
 SHADOWED = frozenset({"pg_class", "pg_attribute", "pg_attrdef"})
-REDSHIFT_COLUMNS = ("reldiststyle", "attencodingtype", "attisdistkey", "attsortkeyord", "adsrc")
 
 
 @part.node(
     ast.RangeVar,
+    ast.ColumnRef,
     id="redshift-catalog-columns",
     page="r_PG_CLASS_INFO",
-    see=("r_PG_TABLE_DEF", "c_join_PG"),
-    does="PG_CLASS has reldiststyle; PG_ATTRIBUTE has attencodingtype, attisdistkey and "
-    "attsortkeyord; PG_ATTRDEF still has adsrc (what sqlalchemy-redshift and dbt read)",
+    see=("r_PG_TABLE_DEF", "c_join_PG", "PG_GET_LATE_BINDING_VIEW_COLS"),
+    does="PG_CLASS has reldiststyle, and a materialized view is a view (relkind `v`) in it; "
+    "PG_ATTRIBUTE has attencodingtype, attisdistkey and attsortkeyord, and no columns of "
+    "late-binding views; PG_ATTRDEF still has adsrc (what sqlalchemy-redshift and dbt read)",
     fidelity=PARTLY,
-    gap="a query naming one of these columns reads views of the catalogs with them added "
-    "(the emulator's own encoding numbers, read through FORMAT_ENCODING); a query that does "
-    "not name them reads PostgreSQL's catalogs",
+    gap="a client's query reads views of the catalogs, with these columns added (the "
+    "emulator's own encoding numbers, read through FORMAT_ENCODING), instead of the "
+    "catalogs; `::regclass` casts and the emulator's own functions see PostgreSQL's",
     tests=(
         "tests/emulator/test_tool_rules.py::test_redshift_columns_of_pg_class_and_pg_attribute",
+        "tests/emulator/test_tool_rules.py::test_materialized_and_late_binding_views_in_the_catalog",
         "tests/emulator/test_sysviews.py::test_shadow_catalogs_carry_redshift_columns",
         "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[catalog_columns]",
         "tests/clients/test_sqlalchemy.py::test_inspector_columns_with_encodings",
+        "tests/clients/test_dbt.py::test_docs_catalog_is_complete",
     ),
-    words=REDSHIFT_COLUMNS,
+    words=tuple(sorted(SHADOWED)),
 )
-def redshift_catalog_columns(stmt: Statement, node: ast.RangeVar) -> None:
+def redshift_catalog_columns(stmt: Statement, node: ast.RangeVar | ast.ColumnRef) -> None:
     # Redshift: PG_CLASS.reldiststyle (DG:r_PG_CLASS_INFO), PG_ATTRIBUTE's encoding, distkey
     # and sortkey columns (DG:r_PG_TABLE_DEF reads them).
-    _to_shadow(stmt, node, SHADOWED)
+    if isinstance(node, ast.RangeVar):
+        _to_shadow(stmt, node, SHADOWED)
+        return
+    # pg_catalog.pg_class.relname: the relation is the view named pg_class now.
+    names = [f.sval.lower() if isinstance(f, ast.String) else "" for f in node.fields or ()]
+    if len(names) >= 3 and names[-3] == "pg_catalog" and names[-2] in SHADOWED:
+        first = stmt.token_index(stmt.position(node)) + (len(names) - 3) * 2
+        start, end = stmt.span(first, first + 2)  # "pg_catalog" "."
+        stmt.replace(start, end, "")
 
 
 def _to_shadow(stmt: Statement, node: ast.RangeVar, names: frozenset[str]) -> None:
@@ -253,16 +264,26 @@ def _to_shadow(stmt: Statement, node: ast.RangeVar, names: frozenset[str]) -> No
     id="pg-views-lists-materialized-views",
     page="materialized-view-create-sql-command",
     see=("r_CREATE_VIEW",),
-    does="PG_VIEWS lists materialized views too, their definition starting with "
-    "`create materialized view`",
+    does="PG_VIEWS and information_schema.views list materialized views too, their "
+    "definition starting with `create materialized view` (dbt-redshift finds them so)",
     fidelity=PARTLY,
     gap="the definition is PostgreSQL's text of the query after that prefix",
-    tests=("tests/emulator/test_tool_rules.py::test_pg_views_lists_materialized_views",),
-    words=("pg_views",),
+    tests=(
+        "tests/emulator/test_tool_rules.py::test_pg_views_lists_materialized_views",
+        "tests/clients/test_dbt.py::test_materialized_view_with_auto_refresh",
+    ),
+    words=("pg_views", "views"),
 )
 def pg_views(stmt: Statement, node: ast.RangeVar) -> None:
-    # Redshift lists materialized views in PG_VIEWS (DG:materialized-view-create-sql-command).
-    _to_shadow(stmt, node, _PG_VIEWS)
+    # Redshift lists materialized views among views (DG:materialized-view-create-sql-command).
+    name = (node.relname or "").lower()
+    if name == "views" and (node.schemaname or "").lower() == "information_schema":
+        first = stmt.token_index(stmt.position(node))
+        start, end = stmt.span(first, first + 3)
+        alias = "" if node.alias else " AS views"
+        stmt.replace(start, end, f"{SCHEMA}.information_schema_views{alias}")
+    else:
+        _to_shadow(stmt, node, _PG_VIEWS)
 
 
 _PG_VIEWS = frozenset({"pg_views"})
