@@ -240,7 +240,7 @@ def redshift_catalog_columns(stmt: Statement, node: ast.RangeVar | ast.ColumnRef
         _to_shadow(stmt, node, SHADOWED)
         return
     # pg_catalog.pg_class.relname: the relation is the view named pg_class now.
-    names = [f.sval.lower() if isinstance(f, ast.String) else "" for f in node.fields or ()]
+    names = [str(f.sval).lower() if isinstance(f, ast.String) else "" for f in node.fields or ()]
     if len(names) >= 3 and names[-3] == "pg_catalog" and names[-2] in SHADOWED:
         first = stmt.token_index(stmt.position(node)) + (len(names) - 3) * 2
         start, end = stmt.span(first, first + 2)  # "pg_catalog" "."
