@@ -138,6 +138,20 @@ def test_show_with_bind_parameters(db: Db, t: str) -> None:  # noqa: F811
         db.rows(f"DROP SCHEMA {s} CASCADE")
 
 
+def test_show_table(db: Db, t: str) -> None:  # noqa: F811
+    # DG:r_SHOW_TABLE: the CREATE TABLE statement, in the page's form.
+    db.rows(
+        f"CREATE TABLE {t} (a INTEGER PRIMARY KEY, b VARCHAR(10) ENCODE zstd, "
+        "c DECIMAL(8, 2)) DISTKEY (b) COMPOUND SORTKEY (a, c)"
+    )
+    (ddl,) = db.rows(f"SHOW TABLE {t}")
+    assert ddl[0] == (
+        f"CREATE TABLE public.{t} ( a integer NOT NULL, b character varying(10) ENCODE zstd "
+        "distkey, c numeric(8,2), PRIMARY KEY (a) ) DISTSTYLE KEY SORTKEY ( a, c );"
+    )
+    assert db.rows(f"show table public.{t};") == [ddl]
+
+
 def test_malformed_show_is_a_syntax_error(db: Db) -> None:  # noqa: F811
     # DG:r_SHOW_TABLES: FROM SCHEMA database_name.schema_name
     state, message = db.error("SHOW TABLES FROM SCHEMA public")

@@ -208,11 +208,13 @@ part.rule(
 # in the emulator's schema; a client's query of those catalogs is sent there.
 
 SHADOWED = frozenset({"pg_class", "pg_attribute", "pg_attrdef"})
+QUERIES = ("select", "with")  # what reads the catalogs (COPY, LOCK, ... name them as they are)
 
 
 @part.node(
     ast.RangeVar,
     ast.ColumnRef,
+    kinds=QUERIES,
     id="redshift-catalog-columns",
     page="r_PG_CLASS_INFO",
     see=("r_PG_TABLE_DEF", "c_join_PG", "PG_GET_LATE_BINDING_VIEW_COLS"),
@@ -261,6 +263,7 @@ def _to_shadow(stmt: Statement, node: ast.RangeVar, names: frozenset[str]) -> No
 
 @part.node(
     ast.RangeVar,
+    kinds=QUERIES,
     id="pg-views-lists-materialized-views",
     page="materialized-view-create-sql-command",
     see=("r_CREATE_VIEW",),

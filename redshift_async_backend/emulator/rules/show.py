@@ -125,19 +125,24 @@ class _Reader:
         "r_SHOW_CONSTRAINTS",
         "r_SHOW_FUNCTIONS",
         "r_SHOW_PROCEDURES",
+        "r_SHOW_TABLE",
     ),
     does="SHOW DATABASES, SHOW SCHEMAS FROM DATABASE, SHOW TABLES / FUNCTIONS / PROCEDURES "
     "FROM SCHEMA, SHOW COLUMNS and SHOW CONSTRAINTS PRIMARY KEYS / FOREIGN KEYS [EXPORTED] "
-    "FROM TABLE, with LIKE and LIMIT, answer with their pages' columns",
+    "FROM TABLE, with LIKE and LIMIT, answer with their pages' columns; SHOW TABLE with the "
+    "CREATE TABLE statement",
     fidelity=PARTLY,
     gap="another database than the current one has no rows (no datashares); the FROM "
-    "DATABASE batch forms (show_discovery 5) and SHOW PARAMETERS / GRANTS are not emulated",
+    "DATABASE batch forms (show_discovery 5) and SHOW PARAMETERS / GRANTS / VIEW are not "
+    "emulated; SHOW TABLE leaves out defaults, IDENTITY, foreign keys and BACKUP, and shows "
+    "nothing for a table that does not exist",
     answer='42601 syntax error at or near "..." for a malformed command',
     source=STYLE,
     tests=(
         "tests/emulator/test_tool_rules.py::test_show_commands",
         "tests/emulator/test_tool_rules.py::test_show_with_bind_parameters",
         "tests/emulator/test_tool_rules.py::test_malformed_show_is_a_syntax_error",
+        "tests/emulator/test_tool_rules.py::test_show_table",
         "tests/emulator/test_show.py::test_show_tables",
         "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[show]",
         "tests/clients/test_redshift_connector.py::test_get_imported_keys",
@@ -152,6 +157,15 @@ def show_metadata(stmt: Statement) -> None:
     r = _Reader(toks[2:])
     if what == "constraints":
         sql = _constraints(r)
+    elif what == "table":
+        # Redshift: SHOW TABLE [schema_name.]table_name (DG:r_SHOW_TABLE).
+        first = _value(r.take())
+        name = ["NULL", first, "current_schemas(false)"]
+        if r.i < len(r.toks) and r.toks[r.i].text == ".":
+            r.take()
+            name = [first, _value(r.take())]
+        r.tail(False)
+        sql = f"SELECT * FROM {SCHEMA}.show_table({', '.join(name)})"
     elif what in FORMS:
         form = FORMS[what]
         # Redshift: SHOW <what> FROM <source> name [LIKE 'pattern'] [LIMIT n]
