@@ -11,14 +11,12 @@ import redshift_connector
 
 from redshift_async_backend.emulator import Emulator
 
-from .conftest import login, pending
+from .conftest import login
 
 SCHEMA = "rc_meta"
 # The driver's legacy get_columns query writes a number directly before a keyword
 # ("...4WHEN"), which Redshift's lexer splits and PostgreSQL 15+'s refuses ("trailing junk
-# after numeric literal"); the emulator's rules run on PostgreSQL's scanner, which refuses it
-# too, so the statement reaches the upstream as written.
-NUMBER_RULE = "a number directly followed by a keyword (accepted because Redshift's tools send it)"
+# after numeric literal"): the number-runs-into-a-word rule.
 # The emulator announces show_discovery 4 at login, so the metadata API asks with SHOW
 # SCHEMAS / TABLES / COLUMNS / CONSTRAINTS / FUNCTIONS / PROCEDURES (DG:r_SHOW_TABLES and its
 # siblings); the *_legacy_hardcoded_query methods are the driver's catalog queries for
@@ -108,7 +106,6 @@ def test_get_columns(cursor: Any) -> None:
     ]
 
 
-@pending(NUMBER_RULE)
 def test_get_columns_legacy_query(cursor: Any) -> None:
     rows = cursor.get_columns_legacy_hardcoded_query(
         schema_pattern=SCHEMA, tablename_pattern="child"

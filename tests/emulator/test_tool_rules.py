@@ -217,6 +217,17 @@ def test_subquery_without_alias(db: Db) -> None:  # noqa: F811
     )
 
 
+def test_number_runs_into_a_word(db: Db) -> None:  # noqa: F811
+    # redshift_connector's legacy get_columns: "... THEN 4WHEN ..." in a catalog query.
+    assert (
+        db.one(
+            "SELECT CASE WHEN relname = 'pg_namespace' THEN 4WHEN relname = 'x' THEN 5ELSE 6END "
+            "FROM (SELECT relname FROM pg_catalog.pg_class WHERE relname = 'pg_namespace')"
+        )
+        == 4
+    )
+
+
 def test_aliases_stay_out_of_other_queries(db: Db, t: str) -> None:  # noqa: F811
     # Outside catalog queries PostgreSQL's rules stand (the gaps the declarations name).
     db.rows(f"CREATE TABLE {t} (a INTEGER)")

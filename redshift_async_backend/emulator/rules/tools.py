@@ -11,6 +11,8 @@ that everyday SQL keeps PostgreSQL's (and Redshift's documented) meaning and cos
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,6 +78,38 @@ def where_integer(stmt: Statement) -> None:
 _ENDS_CONDITION = frozenset(
     {"and", "or", "group", "order", "limit", "union", "intersect", "except", "minus", "having"}
 )
+
+
+# ---------------------------------------------------------------------------------------
+# 4WHEN
+
+_RUN_IN = re.compile(r"[0-9](?:when|then|else|end|and|or|as|from|limit)\b")
+
+
+def _number_runs_into_a_word(seen: Screening) -> bool:
+    return catalog_query(seen) and _RUN_IN.search(seen.low) is not None
+
+
+@part.statement(
+    "select",
+    id="number-runs-into-a-word",
+    page="r_numeric_literals201",
+    does=f"A number written right before a keyword (`THEN 4WHEN`) is the number and the "
+    f"keyword ({TOOLS}: redshift_connector's get_columns for clusters without SHOW)",
+    fidelity=PARTLY,
+    gap="only in queries that name a catalog relation; PostgreSQL 15+ refuses it elsewhere "
+    "(trailing junk after numeric literal)",
+    tests=(
+        "tests/emulator/test_tool_rules.py::test_number_runs_into_a_word",
+        "tests/clients/test_redshift_connector.py::test_get_columns_legacy_query",
+    ),
+    screen=_number_runs_into_a_word,
+)
+def number_runs_into_a_word(stmt: Statement) -> None:
+    toks = stmt.tokens
+    for a, b in itertools.pairwise(toks):
+        if a.name in ("ICONST", "FCONST") and a.end == b.start and b.word:
+            stmt.insert(a.end, " ")
 
 
 # ---------------------------------------------------------------------------------------
