@@ -52,15 +52,21 @@ part.rule(
 part.rule(
     id="svv-table-info",
     page="r_SVV_TABLE_INFO",
-    does="SVV_TABLE_INFO (database, schema, table_id, table, encoded, diststyle, sortkey1, "
-    "max_varchar, sortkey_num, size, tbl_rows, estimated_visible_rows, unsorted, stats_off, "
-    "skew_rows, create_time); empty tables are left out",
+    does="SVV_TABLE_INFO with every documented column (database, schema, table_id, table, "
+    "encoded, diststyle, sortkey1, max_varchar, sortkey1_enc, sortkey_num, size, pct_used, "
+    "empty, unsorted, stats_off, tbl_rows, skew_sortkey1, skew_rows, estimated_visible_rows, "
+    "risk_event, vacuum_sort_benefit, create_time), materialized views included; empty "
+    "tables are left out",
     fidelity=PARTLY,
-    gap="unsorted, stats_off and skew are 0, create_time NULL; pct_used, skew_sortkey1, "
-    "risk_event, vacuum_sort_benefit and other columns are absent",
+    gap="one node, one slice: unsorted and stats_off 0, skew 1, risk_event NULL; size "
+    "counts 1 MB blocks, one per column at least; create_time NULL for tables made before "
+    "the emulator set up the database",
     tests=(
         "tests/emulator/test_sql_rules.py::test_catalog_views",
         "tests/emulator/test_sql_rules.py::test_distkey_sortkey_encode_backup_are_recorded",
+        "tests/emulator/test_sysviews.py::test_view_has_the_documented_columns[svv_table_info]",
+        "tests/emulator/test_sysviews.py::test_svv_table_info_describes_dist_sort_encoding_rows",
+        "tests/clients/test_dbt.py::test_docs_catalog_has_columns_types_and_redshift_stats",
     ),
 )
 part.rule(
@@ -81,20 +87,6 @@ part.rule(
 SYSVIEWS = "tests/emulator/test_sysviews.py::"
 DOCUMENTED = SYSVIEWS + "test_view_has_the_documented_columns"
 
-part.rule(
-    id="svv-table-info-columns",
-    page="r_SVV_TABLE_INFO",
-    does="SVV_TABLE_INFO has every documented column (pct_used, empty, skew_sortkey1, "
-    "risk_event, vacuum_sort_benefit, create_time, ...), materialized views included",
-    fidelity=PARTLY,
-    gap="one node, one slice: unsorted and stats_off 0, skew 1, risk_event NULL; size "
-    "counts 1 MB blocks, one per column at least",
-    tests=(
-        f"{DOCUMENTED}[svv_table_info]",
-        SYSVIEWS + "test_svv_table_info_describes_dist_sort_encoding_rows",
-        "tests/clients/test_dbt.py::test_docs_catalog_has_columns_types_and_redshift_stats",
-    ),
-)
 part.rule(
     id="pg-class-info",
     page="r_PG_CLASS_INFO",
