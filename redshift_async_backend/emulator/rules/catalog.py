@@ -282,3 +282,13 @@ def pg_views(stmt: Statement, node: ast.RangeVar) -> None:
 
 
 _PG_VIEWS = frozenset({"pg_views"})
+
+
+part.not_emulated(
+    id="no-indexes-in-the-catalog",
+    page="c_unsupported-postgresql-features",
+    does="Redshift has no indexes: PG_CLASS lists none",
+    gap="the indexes PostgreSQL keeps behind primary keys and unique constraints are in "
+    "pg_class (relkind `i`), so a listing of every relation kind (redshift_connector's "
+    "get_tables without types, psql's `\\di`) shows them",
+)
