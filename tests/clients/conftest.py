@@ -18,10 +18,12 @@ import psycopg
 import pytest
 
 from redshift_async_backend.emulator import Emulator
+from redshift_async_backend.emulator.roles import DEFAULT_ADMIN
 
 pytestmark = pytest.mark.integration
 
-USER = "awsuser"  # the emulator's admin user, a Redshift superuser
+# The emulator's admin user (a Redshift superuser, as a cluster's admin user is).
+USER = DEFAULT_ADMIN
 PASSWORD = "lane-secret"
 
 
