@@ -22,6 +22,11 @@ SERVER_VERSION = "8.0.2"
 # RowDescription. Answering 0 (BASE_SERVER) keeps it on PostgreSQL's plain formats
 # (RC:core.py handle_PARAMETER_STATUS, handle_ROW_DESCRIPTION).
 SERVER_PROTOCOL_VERSION = "0"
+# Redshift announces which SHOW metadata commands it has (DG:r_SHOW_TABLES and its siblings);
+# redshift_connector's metadata API uses them from version 4 on (RC:cursor.py
+# get_show_discovery_version). 4: SHOW DATABASES / SCHEMAS / TABLES / COLUMNS / CONSTRAINTS /
+# FUNCTIONS / PROCEDURES per schema or table (5 adds FROM DATABASE batches, not emulated).
+SHOW_DISCOVERY = "4"
 # Startup parameters that are not GUCs but that PostgreSQL takes.
 _STARTUP_KEYWORDS = frozenset({"user", "database", "options"})
 
@@ -180,6 +185,7 @@ async def connect_upstream(
         elif kind == b"Z":
             out.append(pq.parameter_status("server_version", SERVER_VERSION))
             out.append(pq.parameter_status("server_protocol_version", SERVER_PROTOCOL_VERSION))
+            out.append(pq.parameter_status("show_discovery", SHOW_DISCOVERY))
             out.append(frame)
             return out
         elif kind in (b"K", b"N"):

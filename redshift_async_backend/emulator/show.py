@@ -14,7 +14,7 @@ no datashares); LIKE patterns match case-sensitively, as the pages say.
 
 from __future__ import annotations
 
-from .bookkeeping import LATE_BINDING_VIEWS, RELATION_CREATED
+from .bookkeeping import LATE_BINDING_VIEWS, RELATION_CREATED, TABLE_META
 from .catalog import SCHEMA
 
 
@@ -96,7 +96,10 @@ def show_sql() -> list[str]:
             "sort_key_type varchar(128), sort_key integer, dist_key integer, "
             "encoding varchar(128), collation varchar(128)",
             f"""SELECT rc.database_name, rc.schema_name, rc.table_name, rc.column_name,
-       rc.ordinal_position, rc.column_default, rc.is_nullable, rc.data_type,
+       rc.ordinal_position, rc.column_default, rc.is_nullable,
+       -- The type's name without its length or precision, which have columns of their
+       -- own ("numeric", "character varying"), as SVV_ALL_COLUMNS shows it.
+       ac.data_type,
        ac.character_maximum_length, ac.numeric_precision, ac.numeric_scale, rc.remarks,
        CASE WHEN rc.sortkey > 0 THEN 'COMPOUND' WHEN rc.sortkey < 0 THEN 'INTERLEAVED'
        END::varchar, abs(rc.sortkey), CASE WHEN rc.distkey THEN 1 ELSE 0 END,
@@ -162,6 +165,51 @@ def show_sql() -> list[str]:
    AND CASE WHEN exported THEN pn.nspname = sch AND pc.relname = tbl
             ELSE fn.nspname = sch AND fc.relname = tbl END
  ORDER BY 2, 3, 6, 7, 9""",
+        ),
+        # Redshift: SHOW TABLE [schema.]table (DG:r_SHOW_TABLE): the CREATE TABLE statement
+        # that makes the table again, with its column encodings, DISTKEY, primary key,
+        # DISTSTYLE and SORTKEY, in the page's form. A sort key column stored RAW shows no
+        # ENCODE; an AUTO sort key shows none.
+        _function(
+            "show_table",
+            "sch text, tbl text, path name[] DEFAULT NULL",
+            '"Show Table DDL statement" text',
+            f"""SELECT 'CREATE TABLE ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+       || ' ( ' || (SELECT string_agg(quote_ident(a.attname) || ' '
+                      || format_type(a.atttypid, a.atttypmod)
+                      || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+                      || CASE WHEN format_encoding(a.attencodingtype) <> 'none'
+                              THEN ' ENCODE ' || format_encoding(a.attencodingtype)
+                              ELSE '' END
+                      || CASE WHEN a.attisdistkey THEN ' distkey' ELSE '' END,
+                      ', ' ORDER BY a.attnum)
+                      FROM {s}.pg_attribute a
+                     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+       || coalesce((SELECT ', PRIMARY KEY (' || string_agg(quote_ident(a.attname), ', '
+                                                            ORDER BY u.pos) || ')'
+                      FROM pg_constraint k
+                     CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY AS u(attnum, pos)
+                      JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
+                     WHERE k.conrelid = c.oid AND k.contype = 'p'), '')
+       || ' ) DISTSTYLE ' || coalesce(tm.diststyle, 'AUTO')
+       || CASE WHEN coalesce(tm.sortkind, 'AUTO') NOT IN ('AUTO', 'NONE')
+                    AND cardinality(tm.sortkey) > 0 THEN
+            CASE WHEN tm.sortkind = 'INTERLEAVED' THEN ' INTERLEAVED' ELSE '' END
+            || ' SORTKEY ( ' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)
+                                 FROM unnest(tm.sortkey) WITH ORDINALITY AS k(attnum, i)
+                                 JOIN pg_attribute a ON a.attrelid = c.oid
+                                  AND a.attnum = k.attnum) || ' )'
+          ELSE '' END || ';'
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN {TABLE_META} tm ON tm.relid = c.oid
+ WHERE c.relkind IN ('r', 'p') AND c.relname = tbl
+   -- A bare name: the first schema of the caller's search_path (path) that has it.
+   AND n.nspname = coalesce(sch, (
+         SELECT p.s FROM unnest(path) WITH ORDINALITY AS p(s, i)
+           JOIN pg_namespace pn ON pn.nspname = p.s
+           JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = tbl
+          ORDER BY p.i LIMIT 1))""",
         ),
         # Redshift: SHOW FUNCTIONS / SHOW PROCEDURES FROM SCHEMA db.schema [LIKE ...]
         # (DG:r_SHOW_FUNCTIONS, DG:r_SHOW_PROCEDURES).

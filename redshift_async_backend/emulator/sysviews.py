@@ -190,7 +190,12 @@ def _shadow_catalogs_sql() -> list[str]:
         f"""DO $$
 DECLARE cols text;
 BEGIN
-  SELECT string_agg(format('c.%I', attname), ', ' ORDER BY attnum) INTO cols
+  -- Redshift's materialized views are views in pg_class (relkind 'v'; dbt-redshift's
+  -- catalog query finds them so).
+  SELECT string_agg(CASE attname
+           WHEN 'relkind' THEN 'CASE c.relkind WHEN ''m'' THEN ''v''::"char" '
+                               'ELSE c.relkind END AS relkind'
+           ELSE format('c.%I', attname) END, ', ' ORDER BY attnum) INTO cols
     FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_class'::regclass AND attnum > 0
      AND NOT attisdropped AND atttypid <> 'anyarray'::regtype;
   PERFORM {s}.create_or_replace(format('CREATE OR REPLACE VIEW {s}.pg_class AS SELECT %s, '
@@ -211,7 +216,10 @@ BEGIN
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   LEFT JOIN {TABLE_META} tm ON tm.relid = a.attrelid
-  LEFT JOIN {COLUMN_META} cm ON cm.relid = a.attrelid AND cm.attnum = a.attnum$v$,
+  LEFT JOIN {COLUMN_META} cm ON cm.relid = a.attrelid AND cm.attnum = a.attnum
+  -- A late-binding view's columns are not in Redshift's pg_attribute (they are resolved
+  -- when it is queried; PG_GET_LATE_BINDING_VIEW_COLS lists them).
+ WHERE NOT EXISTS (SELECT 1 FROM {LATE_BINDING_VIEWS} lb WHERE lb.relid = a.attrelid)$v$,
     cols), 'DROP VIEW {s}.pg_attribute');
   SELECT string_agg(format('d.%I', attname), ', ' ORDER BY attnum) INTO cols
     FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_attrdef'::regclass AND attnum > 0
@@ -224,6 +232,21 @@ BEGIN
     SELECT schemaname, matviewname, matviewowner,
            'create materialized view ' || quote_ident(matviewname) || ' as ' || definition
       FROM pg_catalog.pg_matviews$v$, 'DROP VIEW {s}.pg_views');
+  -- information_schema.views too (dbt-redshift lists relations there).
+  PERFORM {s}.create_or_replace($v$CREATE OR REPLACE VIEW {s}.information_schema_views AS
+    SELECT table_catalog, table_schema, table_name, view_definition, check_option,
+           is_updatable, is_insertable_into, is_trigger_updatable, is_trigger_deletable,
+           is_trigger_insertable_into
+      FROM information_schema.views
+    UNION ALL
+    SELECT current_database()::information_schema.sql_identifier, m.schemaname::name,
+           m.matviewname::name,
+           ('create materialized view ' || quote_ident(m.matviewname) || ' as '
+            || m.definition)::information_schema.character_data,
+           'NONE', 'NO', 'NO', 'NO', 'NO', 'NO'
+      FROM pg_catalog.pg_matviews m
+     WHERE pg_catalog.has_schema_privilege(m.schemaname, 'USAGE')$v$,
+    'DROP VIEW {s}.information_schema_views');
   -- Redshift still has pg_attrdef.adsrc, the default's text (PostgreSQL 12 dropped it).
   PERFORM {s}.create_or_replace(format('CREATE OR REPLACE VIEW {s}.pg_attrdef AS SELECT %s, '
     'pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS adsrc FROM pg_catalog.pg_attrdef d', cols),

@@ -10,7 +10,7 @@ from typing import Any
 
 from redshift_async_backend.emulator import Emulator
 
-from .conftest import PASSWORD, USER, pending
+from .conftest import PASSWORD, USER
 
 
 def psql(emu: Emulator, command: str) -> subprocess.CompletedProcess[str]:
@@ -40,7 +40,6 @@ def test_dt_dn_du(emulator: Emulator, sql: Callable[..., Any]) -> None:
         sql("DROP TABLE psql_listed")
 
 
-@pending("psql's E'\\n' literal in a catalog-only (leader node) query")
 def test_l_lists_databases(emulator: Emulator) -> None:
     listed = psql(emulator, r"\l")
     assert listed.returncode == 0, listed.stderr

@@ -355,3 +355,9 @@ def test_super_navigation_keeps_table_columns(db: Db, t: str) -> None:
     assert db.rows(f"SELECT {t}.id, x.id FROM {t} JOIN {t} x ON x.id = {t}.id") == [(1, 1)]
     assert db.one(f"WITH c AS (SELECT id FROM {t}) SELECT c.id FROM c") == 1
     assert db.one(f"SELECT q.id FROM (SELECT id FROM {t}) q") == 1
+    # database.schema.table.column, as dbt's snapshot UPDATE writes it.
+    dbname = db.one("SELECT current_database()")
+    db.rows(f'UPDATE {t} SET id = 2 WHERE "{dbname}"."public"."{t}".id = 1')
+    assert db.one(f"SELECT id FROM {t}") == 2
+    # A function's alias in FROM (redshift_connector's pg_get_late_binding_view_cols() cols).
+    assert db.one("SELECT g.n FROM generate_series(3, 3) g(n)") == 3

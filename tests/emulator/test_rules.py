@@ -310,6 +310,9 @@ COMMENTED = {
     "show_parameter": ("SHOW query_group", IDLE),
     "quoted_name": ('SELECT "Foo" FROM "T"', IDLE),
     "bare_decimal": ("CREATE TABLE t (a DECIMAL)", IDLE),
+    "show": ("SHOW TABLES FROM SCHEMA dev.public", IDLE),
+    "where_integer": ("SELECT relname FROM pg_class WHERE 1 AND relkind = 'r'", IDLE),
+    "catalog_columns": ("SELECT reldiststyle FROM pg_class", IDLE),
 }
 
 

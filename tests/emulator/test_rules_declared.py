@@ -3,7 +3,9 @@ generated from them, plain DML selects no rule, and the pipeline's hooks work.""
 
 from __future__ import annotations
 
+import ast as pyast
 import functools
+import importlib.util
 import re
 import subprocess
 import sys
@@ -46,7 +48,7 @@ def test_every_rule_names_its_aws_page_and_says_what_redshift_does() -> None:
         assert rule.fidelity is Fidelity.FULL or rule.gap, rule.id
     assert {p.key for p in REGISTRY.parts} == {
         "ddl", "dml", "functions", "datatypes", "identifiers", "settings", "catalog",
-        "security",
+        "security", "tools",
     }  # fmt: skip
     assert all(any(r.part is p for r in REGISTRY.rules) for p in REGISTRY.parts)
 
@@ -55,6 +57,17 @@ def test_every_rule_names_its_aws_page_and_says_what_redshift_does() -> None:
 def _collected() -> dict[str, list[str]]:
     """Node ids pytest collects from the files the declarations name: test -> parameters."""
     files = sorted({t.split("::")[0] for r in REGISTRY.rules for t in r.tests})
+    # The clients lane's tests import dbt, SQLAlchemy and pandas, which only its own hatch
+    # environment has (hatch run clients:test): there, their test functions are read from
+    # the source (any parameter matches).
+    found: dict[str, list[str]] = {}
+    if importlib.util.find_spec("dbt") is None:
+        for file in [f for f in files if f.startswith("tests/clients/")]:
+            files.remove(file)
+            tree = pyast.parse((ROOT / file).read_text())
+            for node in tree.body:
+                if isinstance(node, pyast.FunctionDef) and node.name.startswith("test_"):
+                    found[f"{file}::{node.name}"] = ["*"]
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
         capture_output=True,
@@ -63,7 +76,6 @@ def _collected() -> dict[str, list[str]]:
         timeout=300,
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    found: dict[str, list[str]] = {}
     for line in out.stdout.splitlines():
         m = re.fullmatch(r"(tests/\S+?\.py::\w+)(?:\[(.*)\])?", line.strip())
         if m:
@@ -78,9 +90,16 @@ def _exists(test: str) -> bool:
     if params is None:
         return False
     wanted = m.group(2)
-    return wanted is None or any(
-        p == wanted or p.startswith(wanted + "-") or p.endswith("-" + wanted) or f"-{wanted}-" in p
-        for p in params
+    return (
+        wanted is None
+        or "*" in params
+        or any(
+            p == wanted
+            or p.startswith(wanted + "-")
+            or p.endswith("-" + wanted)
+            or f"-{wanted}-" in p
+            for p in params
+        )
     )
 
 

@@ -109,13 +109,15 @@ def test_show_columns(conn: psycopg.Connection[Any]) -> None:
         "numeric_precision", "numeric_scale", "remarks",
     ]  # fmt: skip
     got = [
-        (r[3], r[4], r[6], r[8], r[9], r[10], r[12], r[13], r[14], r[15]) for r in rows(conn, sql)
+        (r[3], r[4], r[6], r[7], r[8], r[9], r[10], r[12], r[13], r[14], r[15])
+        for r in rows(conn, sql)
     ]
+    # data_type is the type's name; length, precision and scale have their own columns.
     assert got == [
-        ("id", 1, "NO", None, 32, 0, None, 0, 0, "az64"),
-        ("pid", 2, "YES", None, 32, 0, None, 0, 1, "az64"),
-        ("pcode", 3, "YES", 2, None, None, None, 0, 0, "lzo"),
-        ("amount", 4, "YES", None, 9, 2, "COMPOUND", 1, 0, "az64"),
+        ("id", 1, "NO", "integer", None, 32, 0, None, 0, 0, "az64"),
+        ("pid", 2, "YES", "integer", None, 32, 0, None, 0, 1, "az64"),
+        ("pcode", 3, "YES", "character", 2, None, None, None, 0, 0, "lzo"),
+        ("amount", 4, "YES", "numeric", None, 9, 2, "COMPOUND", 1, 0, "az64"),
     ]
 
 

@@ -11,8 +11,8 @@ for every error the upstream PostgreSQL returns. Pure code, no I/O.
 * one module per part of the guide: :mod:`.ddl` (and :mod:`.ddl_alter`), :mod:`.dml`,
   :mod:`.functions` (and :mod:`.functions_more`, :mod:`.leader_node`, :mod:`.windows`,
   :mod:`.super_navigation`),
-  :mod:`.datatypes`, :mod:`.identifiers`, :mod:`.settings`, :mod:`.catalog`,
-  :mod:`.security`;
+  :mod:`.datatypes`, :mod:`.identifiers`, :mod:`.settings`, :mod:`.catalog` (and
+  :mod:`.show`), :mod:`.security`; and :mod:`.tools`, what Redshift's own tools send;
 * :mod:`.docs`: docs/emulator-sql.md's rule tables, generated from the declarations
   (``python -m redshift_async_backend.emulator.rules --write-docs``).
 
@@ -33,7 +33,9 @@ from . import (  # noqa: F401
     leader_node,
     security,
     settings,
+    show,
     super_navigation,
+    tools,
     windows,
 )
 from .declare import REGISTRY, Fidelity, Part, Rule

@@ -10,6 +10,7 @@ rewritten under one value is not reused under another.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Any
@@ -18,7 +19,7 @@ from pglast import ast
 
 from .declare import FULL, PARTLY, STYLE, Part
 from .errors import syntax_error
-from .pipeline import TEXT_PASSES, Screening, Statement
+from .pipeline import TEXT_PASSES, Screening, Statement, descendants
 from .source import Edits, Source, Token, tokens
 
 part = Part(
@@ -160,13 +161,19 @@ def long_names_in_errors(fields: dict[str, str]) -> dict[str, str]:
 @part.statement(
     id="no-escape-string-literals",
     page="r_Literals",
-    does="No `E'...'` escape string literals (Redshift's parser is PostgreSQL 8.0.2's)",
-    fidelity=FULL,
+    does="No `E'...'` escape string literals (Redshift's parser is PostgreSQL 8.0.2's), but "
+    "in a query that reads only catalog tables (run on the leader node: psql's `\\l` sends "
+    "one)",
+    fidelity=PARTLY,
+    gap="the catalog-only exception is accepted because Redshift's tools send it (AWS does "
+    "not document it); a query with no table at all is refused",
     answer='42601 syntax error at or near "..."',
     source=STYLE,
     tests=(
         "tests/emulator/test_sql_rules.py::test_refused_like_redshift[e_string]",
         "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[e_string]",
+        "tests/emulator/test_tool_rules.py::test_escape_string_in_a_catalog_only_query",
+        "tests/clients/test_psql.py::test_l_lists_databases",
     ),
     # E'...': the E is a word of its own outside the literal.
     words=("e",),
@@ -174,11 +181,33 @@ def long_names_in_errors(fields: dict[str, str]) -> dict[str, str]:
 def no_escape_strings(stmt: Statement) -> None:
     for t in stmt.tokens:
         if t.name == "SCONST" and t.text[:1] in "eE":
-            # Redshift: E'...' escape strings are PostgreSQL 8.1+; Redshift is 8.0.2-based
-            # and rejects them (redshift-sql.md §5.3, jakob/Postico#73).
-            raise syntax_error(
-                t.text[1:40], "Amazon Redshift does not accept E'...' escape string literals"
-            )
+            # Decided once the statement is parsed: its relations say where it runs.
+            stmt.at_end(functools.partial(_escape_string, token=t))
+            return
+
+
+def _escape_string(stmt: Statement, token: Token) -> None:
+    tree = stmt.tree
+    if tree is not None and _reads_only_catalog(tree):
+        return  # a leader-node query (psql's \l)
+    # Redshift: E'...' escape strings are PostgreSQL 8.1+; Redshift is 8.0.2-based
+    # and rejects them (redshift-sql.md §5.3, jakob/Postico#73).
+    raise syntax_error(
+        token.text[1:40], "Amazon Redshift does not accept E'...' escape string literals"
+    )
+
+
+def _reads_only_catalog(tree: ast.Node) -> bool:
+    """Does the statement read at least one relation, all of them catalog ones?"""
+    relations = [
+        ((r.schemaname or "").lower(), (r.relname or "").lower())
+        for r in descendants(tree, ast.RangeVar)
+    ]
+    return bool(relations) and all(
+        schema in ("pg_catalog", "information_schema")
+        or (not schema and name.startswith(_CATALOG_PREFIXES))
+        for schema, name in relations
+    )
 
 
 # ---------------------------------------------------------------------------------------

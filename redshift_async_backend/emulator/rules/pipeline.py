@@ -19,7 +19,7 @@ import bisect
 import functools
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -644,6 +644,25 @@ def walk(root: Any, visit: dict[type, list[Callable[..., None]]], stmt: Statemen
             child = getattr(node, name)
             if child is not None and not isinstance(child, str | int):
                 push(child)
+
+
+def descendants(root: Any, kind: type, skip: tuple[type, ...] = ()) -> Iterator[Any]:
+    """Nodes of type ``kind`` under ``root`` (itself included), not looking inside nodes of
+    the ``skip`` types (a nested SELECT, another scope) below it."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        cls = type(node)
+        if cls is tuple or cls is list:
+            stack.extend(reversed(node))
+            continue
+        if node is None or isinstance(node, str | int | float | bool):
+            continue
+        if node is not root and isinstance(node, skip):
+            continue
+        if isinstance(node, kind):
+            yield node
+        stack.extend(getattr(node, name) for name in reversed(_children(cls)))
 
 
 def _map_locations(root: Any, to_client: PositionMap) -> None:

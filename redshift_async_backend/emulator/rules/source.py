@@ -149,21 +149,58 @@ _NOT_WORDS = frozenset({"SCONST", "ICONST", "FCONST", "BCONST", "XCONST", "Op", 
 
 def tokens(source: Source) -> list[Token]:
     """The statement's tokens, from one scan of the masked text."""
-    try:
-        raw = scan(source.masked)
-    except Exception:  # pglast's scanner refuses the text: the upstream reports it
-        return []
+    masked = source.masked
+    split: list[int] = []  # where a number runs into a word (client positions)
+    while True:
+        try:
+            raw = scan(masked)
+            break
+        except Exception as exc:  # pglast's scanner refuses the text: the upstream reports it
+            at = _number_end(masked, exc)
+            if at is None or len(split) >= 100:
+                return []
+            # "4WHEN": Redshift's scanner reads a number and a word, PostgreSQL 15+'s refuses
+            # it; scanned as "4 WHEN", positions counted in the client's text.
+            split.append(at - len(split))
+            masked = masked[:at] + " " + masked[at:]
     text = source.text if source.ascii else None
     out = []
     for t in raw:
         if t.name in _COMMENTS:
             continue
-        end = t.end + 1
-        out.append(Token(t.start, end, t.name, text[t.start : end] if text is not None else ""))
+        start, end = t.start, t.end + 1
+        if split:
+            start, end = _unsplit(split, t.start), _unsplit(split, t.end) + 1
+        out.append(Token(start, end, t.name, text[start:end] if text is not None else ""))
     if text is None:
         data, errors = source.data, source._errors
         out = [t._replace(text=data[t.start : t.end].decode("utf-8", errors)) for t in out]
     return out
+
+
+def _number_end(masked: str, exc: Exception) -> int | None:
+    """Where a number that runs into a word ends, from the scanner's "trailing junk" error."""
+    args: tuple[object, ...] = tuple(getattr(exc, "args", ()))
+    if len(args) < 2 or "trailing junk after numeric literal" not in str(args[0]):
+        return None
+    i = args[1]
+    if not isinstance(i, int) or not 0 <= i < len(masked):
+        return None
+    while i < len(masked) and (masked[i].isdigit() or masked[i] == "."):
+        i += 1
+    exponent = re.match(r"[eE][+-]?[0-9]+", masked[i:])
+    if exponent:
+        i += exponent.end()
+    return i if i < len(masked) and (masked[i].isalpha() or masked[i] == "_") else None
+
+
+def _unsplit(split: list[int], pos: int) -> int:
+    """A position in the scanned (split) text, in the client's text."""
+    n = 0
+    for at in split:  # inserted spaces, each at ``at + n`` in the scanned text
+        if pos > at + n:
+            n += 1
+    return pos - n
 
 
 class Unbalanced(Exception):

@@ -61,6 +61,7 @@ def maybe_super_path(seen: Screening) -> bool:
     ast.ColumnRef,
     ast.RangeVar,
     ast.RangeSubselect,
+    ast.RangeFunction,
     ast.CommonTableExpr,
     id="super-navigation",
     page="query-super",
@@ -87,7 +88,9 @@ def super_navigation(stmt: Statement, node: Any) -> None:
         names.add(node.relname)
         if node.alias is not None:
             names.add(node.alias.aliasname)
-    elif isinstance(node, ast.RangeSubselect):
+    elif isinstance(node, ast.RangeSubselect | ast.RangeFunction):
+        # A subquery's alias, or a function's in FROM (pg_get_late_binding_view_cols()
+        # lbv_cols(...), as redshift_connector writes it).
         if node.alias is not None:
             facts.setdefault("range_names", set()).add(node.alias.aliasname)
     else:
@@ -108,6 +111,8 @@ def _rewrite_paths(stmt: Statement) -> None:
             column = 1
         elif len(fields) >= 3 and fields[1] in ranges:
             column = 2
+        elif len(fields) >= 4 and fields[2] in ranges:
+            column = 3  # database.schema.table.column (dbt's snapshot UPDATE writes them)
         else:
             column = 0
         first = stmt.token_index(stmt.position(ref))
