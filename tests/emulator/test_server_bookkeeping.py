@@ -3,6 +3,7 @@ views that read them keep working (issue #17, item 8)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -99,7 +100,7 @@ def test_a_database_of_an_older_version_is_moved_over(emu: Emulator, pg_url: str
     # trigger deleted from them: moving them must not trip over that trigger.
     from psycopg.conninfo import make_conninfo
 
-    name = "bookkeeping_old_version"
+    name = f"bookkeeping_old_version_{os.getpid()}"
     with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name}")
         admin.execute(f"CREATE DATABASE {name}")

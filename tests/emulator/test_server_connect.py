@@ -164,7 +164,8 @@ def test_catalog_setup_runs_in_new_and_recreated_databases(connect: Connect, emu
     from redshift_async_backend.emulator import catalog
 
     admin = connect()
-    name = "emulator_setup_check"
+    # Its own name: runs side by side on one upstream server do not drop each other's.
+    name = f"emulator_setup_check_{os.getpid()}"
     admin.execute(f"DROP DATABASE IF EXISTS {name}")
     base = emu.url.rsplit("/", 1)[0]
     try:

@@ -19,6 +19,8 @@ SCHEMA = "show_cmds"
 @pytest.fixture(scope="module")
 def conn(emulator: Any) -> Iterator[psycopg.Connection[Any]]:
     c = psycopg.connect(emulator.url, autocommit=True)
+    # What an interrupted run left behind.
+    c.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
     c.execute(f"CREATE SCHEMA {SCHEMA}")
     c.execute(
         f"CREATE TABLE {SCHEMA}.parent (id INTEGER NOT NULL, code CHAR(2) NOT NULL, "

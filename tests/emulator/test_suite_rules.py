@@ -5,6 +5,7 @@ path elements, and long names in catalog queries."""
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,9 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-_names = itertools.count()
+# Names of this process's own: tables are left behind, and runs on one upstream server
+# do not meet each other's.
+_names = (f"{os.getpid()}_{n}" for n in itertools.count())
 Connect = Callable[..., psycopg.Connection[Any]]
 
 
