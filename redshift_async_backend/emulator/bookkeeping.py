@@ -243,6 +243,13 @@ BEGIN
           USING ERRCODE = '0A000';
       END IF;
       DELETE FROM {COLUMN_META} WHERE relid = obj.objid AND attnum = obj.objsubid;
+      -- Redshift: a table keeps at least one column (DG:r_ALTER_TABLE).
+      IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = obj.objid AND attnum > 0
+                     AND NOT attisdropped)
+         AND EXISTS (SELECT 1 FROM pg_class WHERE oid = obj.objid) THEN
+        RAISE EXCEPTION 'cannot drop the last column of table "%"', obj.address_names[2]
+          USING ERRCODE = '0A000', HINT = 'A table must have at least one column.';
+      END IF;
     END IF;
   END LOOP;
 END $$""",
@@ -260,6 +267,19 @@ BEGIN
     EXECUTE format('TRUNCATE %s', tbl);
   END IF;
 END $$""",
+        # A column's type family, as the guide's table of encodings names them
+        # (DG:c_Compression_encodings); NULL for a type the table does not list.
+        f"""CREATE OR REPLACE FUNCTION {s}.type_family(rel oid, num smallint) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+  SELECT CASE t.typname
+    WHEN 'int2' THEN 'smallint' WHEN 'int4' THEN 'integer' WHEN 'int8' THEN 'bigint'
+    WHEN 'numeric' THEN 'decimal' WHEN 'float4' THEN 'real' WHEN 'float8' THEN 'double'
+    WHEN 'bool' THEN 'boolean' WHEN 'bpchar' THEN 'char' WHEN 'varchar' THEN 'varchar'
+    WHEN 'citext' THEN 'varchar' WHEN 'date' THEN 'date' WHEN 'timestamp' THEN 'timestamp'
+    WHEN 'timestamptz' THEN 'timestamptz' WHEN 'super' THEN 'super' END
+  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+  WHERE a.attrelid = rel AND a.attnum = num
+$$""",
         # ALTER TABLE ... ALTER DISTKEY / DISTSTYLE / SORTKEY / ENCODE / ALTER COLUMN ENCODE.
         f"""CREATE OR REPLACE PROCEDURE {s}.alter_meta(tbl regclass, change jsonb)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -269,6 +289,9 @@ DECLARE
   keys smallint[] := '{{}}';
   k text;
   col record;
+  interleaved boolean;
+  temporary boolean;
+  family text;
 BEGIN
   rel := tbl;
   -- Redshift: ALTER TABLE is for the table's owner (DG:r_ALTER_TABLE).
@@ -277,6 +300,23 @@ BEGIN
     RAISE EXCEPTION 'must be owner of relation %', tbl USING ERRCODE = '42501';
   END IF;
   INSERT INTO {TABLE_META} (relid) VALUES (rel) ON CONFLICT DO NOTHING;
+  SELECT sortkind = 'INTERLEAVED' INTO interleaved FROM {TABLE_META} WHERE relid = rel;
+  temporary := (SELECT relpersistence = 't' FROM pg_class WHERE oid = rel);
+  -- Redshift: ALTER DISTKEY and ALTER DISTSTYLE ALL / EVEN are not for tables with an
+  -- interleaved sort key; ALTER DISTSTYLE ALL / EVEN not for temporary tables; no ALTER
+  -- COLUMN ENCODE on a table with an interleaved sort key (DG:r_ALTER_TABLE).
+  IF interleaved AND (change ? 'distkey' OR change->>'diststyle' IN ('ALL', 'EVEN')) THEN
+    RAISE EXCEPTION 'ALTER DISTKEY / DISTSTYLE is not supported for tables with an '
+                    'interleaved sort key' USING ERRCODE = '0A000';
+  END IF;
+  IF temporary AND change->>'diststyle' IN ('ALL', 'EVEN') THEN
+    RAISE EXCEPTION 'ALTER DISTSTYLE % is not supported for temporary tables',
+                    change->>'diststyle' USING ERRCODE = '0A000';
+  END IF;
+  IF interleaved AND change ? 'columns' THEN
+    RAISE EXCEPTION 'ALTER COLUMN ENCODE is not supported for tables with an interleaved '
+                    'sort key' USING ERRCODE = '0A000';
+  END IF;
   IF change ? 'distkey' THEN
     SELECT attnum INTO num FROM pg_attribute
      WHERE attrelid = rel AND attname = change->>'distkey' AND NOT attisdropped;
@@ -314,6 +354,13 @@ BEGIN
     IF num IS NULL THEN
       RAISE EXCEPTION 'column "%" does not exist', col.key USING ERRCODE = '42703';
     END IF;
+    -- Redshift: each encoding applies to some data types (DG:c_Compression_encodings).
+    family := {s}.type_family(rel, num);
+    IF change->'takes' ? col.key AND family IS NOT NULL
+       AND NOT (change->'takes'->col.key) ? family THEN
+      RAISE EXCEPTION 'encoding % is not valid for column "%" of type %',
+        upper(col.value #>> '{{}}'), col.key, upper(family) USING ERRCODE = '0A000';
+    END IF;
     INSERT INTO {COLUMN_META} (relid, attnum, encoding) VALUES (rel, num, col.value #>> '{{}}')
     ON CONFLICT (relid, attnum) DO UPDATE SET encoding = excluded.encoding;
     UPDATE {TABLE_META} SET encode_auto = false WHERE relid = rel;
@@ -337,6 +384,14 @@ BEGIN
     RAISE EXCEPTION 'ALTER TABLE ALTER COLUMN TYPE is only supported for VARCHAR columns'
       USING ERRCODE = '0A000';
   END IF;
+  -- Redshift: no type change on a BYTEDICT, RUNLENGTH, TEXT255 or TEXT32K column
+  -- (DG:r_ALTER_TABLE).
+  IF (SELECT encoding FROM {COLUMN_META} WHERE relid = rel AND attnum = att.attnum)
+     IN ('bytedict', 'runlength', 'text255', 'text32k') THEN
+    RAISE EXCEPTION 'cannot alter the type of column "%" with encoding %', col,
+      upper((SELECT encoding FROM {COLUMN_META} WHERE relid = rel AND attnum = att.attnum))
+      USING ERRCODE = '0A000';
+  END IF;
   IF att.atthasdef THEN
     RAISE EXCEPTION 'cannot alter a VARCHAR column with a default value'
       USING ERRCODE = '0A000';
@@ -346,6 +401,29 @@ BEGIN
     RAISE EXCEPTION 'cannot alter a column that is part of a UNIQUE, PRIMARY KEY or '
                     'FOREIGN KEY constraint' USING ERRCODE = '0A000';
   END IF;
+END $$""",
+        # Redshift: LOCK takes tables, not views (DG:r_LOCK). Not SECURITY DEFINER: the
+        # names are found on the session's search_path, and locked with its rights.
+        f"""CREATE OR REPLACE PROCEDURE {s}.lock_tables(names text[])
+LANGUAGE plpgsql AS $$
+DECLARE
+  n text;
+  rel regclass;
+  rels text[] := '{{}}';
+BEGIN
+  FOREACH n IN ARRAY names
+  LOOP
+    rel := pg_catalog.to_regclass(n);
+    IF rel IS NULL THEN
+      RAISE EXCEPTION 'relation "%" does not exist', n USING ERRCODE = '42P01';
+    END IF;
+    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = rel) = 'v' THEN
+      RAISE EXCEPTION '"%" is not a table', n USING ERRCODE = '42809',
+        HINT = 'Amazon Redshift locks tables, not views';
+    END IF;
+    rels := rels || rel::text;
+  END LOOP;
+  EXECUTE 'LOCK TABLE ' || pg_catalog.array_to_string(rels, ', ');
 END $$""",
     ]
 
