@@ -403,27 +403,21 @@ BEGIN
   END IF;
 END $$""",
         # Redshift: LOCK takes tables, not views (DG:r_LOCK). Not SECURITY DEFINER: the
-        # names are found on the session's search_path, and locked with its rights.
-        f"""CREATE OR REPLACE PROCEDURE {s}.lock_tables(names text[])
-LANGUAGE plpgsql AS $$
+        # names are found on the session's search_path (a name not found is left to the
+        # LOCK that follows).
+        f"""CREATE OR REPLACE FUNCTION {s}.check_lock(names text[]) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
   n text;
-  rel regclass;
-  rels text[] := '{{}}';
 BEGIN
   FOREACH n IN ARRAY names
   LOOP
-    rel := pg_catalog.to_regclass(n);
-    IF rel IS NULL THEN
-      RAISE EXCEPTION 'relation "%" does not exist', n USING ERRCODE = '42P01';
-    END IF;
-    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = rel) = 'v' THEN
+    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass(n)) = 'v'
+    THEN
       RAISE EXCEPTION '"%" is not a table', n USING ERRCODE = '42809',
         HINT = 'Amazon Redshift locks tables, not views';
     END IF;
-    rels := rels || rel::text;
   END LOOP;
-  EXECUTE 'LOCK TABLE ' || pg_catalog.array_to_string(rels, ', ');
 END $$""",
     ]
 

@@ -236,8 +236,8 @@ def hash_temporary_tables(stmt: Statement) -> None:
     id="lock-tables-only",
     page="r_LOCK",
     does="`LOCK [TABLE] t [, ...]` locks tables; a view is refused",
-    gap="one rule scans every LOCK (once per distinct text: the rewrite cache), which "
-    "becomes a CALL of the emulator's lock_tables procedure",
+    gap="one rule scans every LOCK (once per distinct text: the rewrite cache) and checks "
+    "its names upstream first (a prelude)",
     fidelity=FULL,
     answer='42809 "v" is not a table',
     source=STYLE,
@@ -256,6 +256,7 @@ def lock_tables(stmt: Statement) -> None:
             return  # PostgreSQL's own clauses (IN ... MODE): its answer
         i = end + 1
     if names:
-        # One round trip, as the LOCK was: the procedure checks, then locks.
+        # A prelude (pipelined before the LOCK in the extended protocol) checks the names;
+        # the LOCK itself goes upstream as written, as STL_QUERY and STV_LOCKS show it.
         listed = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
-        stmt.replace_statement(f"CALL {SCHEMA}.lock_tables(ARRAY[{listed}])", tag="LOCK TABLE")
+        stmt.prelude.append(f"SELECT {SCHEMA}.check_lock(ARRAY[{listed}])")
