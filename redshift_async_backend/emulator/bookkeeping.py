@@ -402,23 +402,38 @@ BEGIN
                     'FOREIGN KEY constraint' USING ERRCODE = '0A000';
   END IF;
 END $$""",
-        # Redshift: LOCK takes tables, not views (DG:r_LOCK). Not SECURITY DEFINER: the
-        # names are found on the session's search_path (a name not found is left to the
-        # LOCK that follows).
-        f"""CREATE OR REPLACE FUNCTION {s}.check_lock(names text[]) RETURNS void
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  n text;
+        # Redshift: a view can't be inserted into, updated or deleted from (DG:r_CREATE_VIEW):
+        # an INSTEAD OF trigger refuses it, for every user.
+        f"""CREATE OR REPLACE FUNCTION {s}.refuse_view_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
 BEGIN
-  FOREACH n IN ARRAY names
+  RAISE EXCEPTION 'cannot % a view: "%" is a view', lower(TG_OP), TG_TABLE_NAME
+    USING ERRCODE = '0A000',
+          HINT = 'Amazon Redshift views cannot be inserted into, updated or deleted from';
+END $$""",
+        # Nor locked (DG:r_LOCK): PostgreSQL's LOCK needs the UPDATE, DELETE or TRUNCATE
+        # right, which the view's owner loses (a Redshift superuser, who may write every
+        # table upstream, still can).
+        f"""CREATE OR REPLACE FUNCTION {s}.on_create_view() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  cmd record;
+BEGIN
+  FOR cmd IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
+             WHERE object_type = 'view'
   LOOP
-    IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass(n)) = 'v'
-    THEN
-      RAISE EXCEPTION '"%" is not a table', n USING ERRCODE = '42809',
-        HINT = 'Amazon Redshift locks tables, not views';
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM %I',
+                   cmd.objid::regclass,
+                   (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = cmd.objid));
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = cmd.objid
+                   AND tgname = '{s}_read_only') THEN
+      EXECUTE format('CREATE TRIGGER {s}_read_only INSTEAD OF INSERT OR UPDATE OR DELETE '
+                     'ON %s FOR EACH ROW EXECUTE FUNCTION {s}.refuse_view_write()',
+                     cmd.objid::regclass);
     END IF;
   END LOOP;
 END $$""",
+        f"REVOKE EXECUTE ON FUNCTION {s}.on_create_view() FROM PUBLIC",
     ]
 
 
@@ -609,11 +624,16 @@ END $$""",
     CREATE EVENT TRIGGER {s}_sql_drop ON sql_drop
       EXECUTE FUNCTION {s}.on_sql_drop();
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '{s}_view_end') THEN
+    CREATE EVENT TRIGGER {s}_view_end ON ddl_command_end WHEN TAG IN ('CREATE VIEW')
+      EXECUTE FUNCTION {s}.on_create_view();
+  END IF;
 END $$""",
         # Whatever session_replication_role a session has.
         f"ALTER EVENT TRIGGER {s}_ddl_start ENABLE ALWAYS",
         f"ALTER EVENT TRIGGER {s}_ddl_end ENABLE ALWAYS",
         f"ALTER EVENT TRIGGER {s}_sql_drop ENABLE ALWAYS",
+        f"ALTER EVENT TRIGGER {s}_view_end ENABLE ALWAYS",
         # Tables made before this version (or directly on PostgreSQL): informational too.
         f"""DO $$
 DECLARE

@@ -5,8 +5,12 @@ running emulator with both drivers. Each test names the AWS page
 
 from __future__ import annotations
 
+import uuid
+
+import psycopg
 import pytest
 
+from redshift_async_backend.emulator import Emulator
 from redshift_async_backend.emulator.rules.ddl_columns import ENCODINGS
 
 from . import test_sql_rules
@@ -64,8 +68,10 @@ REFUSALS = [
         "42601",
         "DISTKEY",
     ),
-    # DG:r_LOCK: no views.
-    ("lock_view", "LOCK sqlrule_view_{t}", "42809", "not a table"),
+    # DG:r_CREATE_VIEW: a view is not written.
+    ("insert_into_view", "INSERT INTO sqlrule_view_{t} VALUES (1)", "0A000", "is a view"),
+    ("update_view", "UPDATE sqlrule_view_{t} SET a = 2", "0A000", "is a view"),
+    ("delete_view", "DELETE FROM sqlrule_view_{t}", "0A000", "is a view"),
     # DG:r_INSERT_30, DG:c_Examples_of_INSERT_30.
     (
         "multi_row_subquery",
@@ -92,6 +98,7 @@ REFUSALS = [
 def test_refused_like_redshift(db: Db, t: str, sql: str, sqlstate: str, text: str) -> None:
     db.rows(f"CREATE TABLE {t} (a INT, v VARCHAR(10))")
     if "sqlrule_view_" in sql:
+        db.rows(f"INSERT INTO {t} VALUES (1, 'x')")
         db.rows(f"CREATE VIEW sqlrule_view_{t} AS SELECT a FROM {t}")
     try:
         code, message = db.error(sql.format(t=t))
@@ -255,6 +262,28 @@ def test_lock_of_tables_in_a_transaction(db: Db, t: str) -> None:
     finally:
         db.rows(f"DROP TABLE {t}_c")
     assert db.rows(f"SELECT a FROM {t}") == [(1,)]
+
+
+def test_an_ordinary_user_cannot_lock_a_view(emulator: Emulator, pg_url: str) -> None:
+    """DG:r_LOCK: "You can't lock views"; a table of the same user's is locked."""
+    name = f"sqlrule_u{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(emulator.url, autocommit=True) as admin:
+        admin.execute(f"CREATE USER {name} PASSWORD 'Ezpass12'")
+        admin.execute(f"CREATE SCHEMA {name} AUTHORIZATION {name}")
+    try:
+        login = {"host": emulator.host, "port": emulator.port, "dbname": emulator.database}
+        with psycopg.connect(**login, user=name, password="Ezpass12") as conn:
+            conn.execute(f"CREATE TABLE {name}.t (a INT)")
+            conn.execute(f"CREATE VIEW {name}.v AS SELECT a FROM {name}.t")
+            conn.commit()
+            conn.execute(f"LOCK {name}.t")
+            conn.rollback()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="view"):
+                conn.execute(f"LOCK {name}.v")
+    finally:
+        with psycopg.connect(emulator.url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
+            admin.execute(f"DROP USER {name}")
 
 
 def test_single_row_values_take_a_subquery(db: Db, t: str) -> None:

@@ -96,8 +96,6 @@ def test_a_declared_test_that_does_not_exist_is_found() -> None:
 
 # Statements an application sends all day (Django's among them): no rule may select them,
 # or every one would be scanned and parsed.
-# (LOCK is not among them: lock-tables-only (DG:r_LOCK) scans each distinct LOCK text once,
-# the rewrite cache answers the rest.)
 PLAIN = [
     "SELECT 1",
     'SELECT "t"."id", "t"."name" FROM "t" WHERE ("t"."id" = $1 AND "t"."name" IN ($2, $3)) '
@@ -108,6 +106,7 @@ PLAIN = [
     "'2024-01-01 00:00:00'), (2, 'returning [1] e''s', NULL)",
     'UPDATE "t" SET "a" = 1, "b" = \'héllo\' WHERE "t"."id" = 2',
     'DELETE FROM "t" WHERE "t"."id" IN (1, 2)',
+    'LOCK TABLE "t"',
     'SELECT MAX("id") FROM "t"',
     "BEGIN",
     "COMMIT",

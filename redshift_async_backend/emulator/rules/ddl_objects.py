@@ -1,6 +1,6 @@
 """Data definition of objects other than plain tables: late-binding views, materialized
-views with Redshift's attributes, ``#name`` temporary tables, LOCK (the guide's CREATE
-VIEW, CREATE MATERIALIZED VIEW, CREATE TABLE and LOCK pages). Same part of the guide as
+views with Redshift's attributes, ``#name`` temporary tables, read-only views (the guide's
+CREATE VIEW, CREATE MATERIALIZED VIEW, CREATE TABLE and LOCK pages). Same part of the guide as
 ddl.py.
 
 A view's or materialized view's Redshift options (late binding, BACKUP, AUTO REFRESH,
@@ -26,7 +26,7 @@ from .ddl import (
 )
 from .declare import FULL, PARTLY, STYLE
 from .errors import RedshiftError
-from .identifiers import name_sql, short_name
+from .identifiers import short_name
 from .pipeline import Statement, walk
 from .source import Token, is_words
 
@@ -228,35 +228,31 @@ def hash_temporary_tables(stmt: Statement) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# LOCK
+# Views are read-only and cannot be locked
 
-
-@part.statement(
-    "lock",
-    id="lock-tables-only",
-    page="r_LOCK",
-    does="`LOCK [TABLE] t [, ...]` locks tables; a view is refused",
-    gap="one rule scans every LOCK (once per distinct text: the rewrite cache) and checks "
-    "its names upstream first (a prelude)",
-    fidelity=FULL,
-    answer='42809 "v" is not a table',
+part.rule(
+    id="views-are-read-only",
+    page="r_CREATE_VIEW",
+    does="A view cannot be inserted into, updated or deleted from",
+    fidelity=PARTLY,
+    gap="refused upstream by an INSTEAD OF trigger the emulator's event trigger puts on "
+    "every view (bookkeeping.py): a row trigger, so an UPDATE or DELETE that matches no row "
+    "is not refused",
+    answer='0A000 cannot insert a view: "v" is a view',
     source=STYLE,
-    tests=(_refusal("lock_view"), f"{_DDL_RULES}::test_lock_of_tables_in_a_transaction"),
+    tests=(_refusal("insert_into_view"), _refusal("update_view"), _refusal("delete_view")),
 )
-def lock_tables(stmt: Statement) -> None:
-    toks = stmt.tokens
-    i = 2 if is_words(toks, 1, "table") else 1
-    names: list[str] = []
-    while i < _last(toks):
-        end = _name_end(toks, i)
-        names.append(name_sql(toks[i:end]))
-        if end >= _last(toks):
-            break
-        if toks[end].text != ",":
-            return  # PostgreSQL's own clauses (IN ... MODE): its answer
-        i = end + 1
-    if names:
-        # A prelude (pipelined before the LOCK in the extended protocol) checks the names;
-        # the LOCK itself goes upstream as written, as STL_QUERY and STV_LOCKS show it.
-        listed = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
-        stmt.prelude.append(f"SELECT {SCHEMA}.check_lock(ARRAY[{listed}])")
+part.rule(
+    id="views-are-not-locked",
+    page="r_LOCK",
+    does="`LOCK` takes tables, not views",
+    fidelity=PARTLY,
+    gap="refused for ordinary users, with PostgreSQL's `42501 permission denied for view v` "
+    "(the view's owner loses the UPDATE / DELETE / TRUNCATE rights LOCK needs); a Redshift "
+    "superuser, who may write every table upstream, can lock a view. LOCK itself goes "
+    "upstream unscanned: a check before it would take the transaction's snapshot before the "
+    "lock",
+    answer="42501 permission denied for view v",
+    source="PostgreSQL",
+    tests=(f"{_DDL_RULES}::test_an_ordinary_user_cannot_lock_a_view",),
+)
