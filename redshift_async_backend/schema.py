@@ -62,6 +62,9 @@ def _has_db_default(field: Any) -> bool:
     return bool(has_db_default and has_db_default())
 
 
+# Redshift: ALTER COLUMN TYPE can't change a column with these encodings (DG:r_ALTER_TABLE).
+_NO_TYPE_CHANGE_ENCODINGS = frozenset({"bytedict", "runlength", "text255", "text32k"})
+
 class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
     # Redshift: no SET CONSTRAINTS, no DEFERRABLE, no NULLS [NOT] DISTINCT
     # (DG:c_unsupported-postgresql-features).
@@ -767,7 +770,23 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
             # Inside a transaction the rebuild (which is transactional) does the resize;
             # a migration with atomic = False gets the in-place ALTER COLUMN TYPE.
             return False
-        return not self._column_has_default(model._meta.db_table, field.column)
+        table, column = model._meta.db_table, field.column
+        return not self._column_has_default(table, column) and (
+            self._column_encoding(table, column) not in _NO_TYPE_CHANGE_ENCODINGS
+        )
+
+    def _column_encoding(self, table: str, column: str) -> str:
+        """The column's compression encoding, lower case ('' if none is shown). PG_TABLE_DEF
+        shows the tables on the search_path, as ``_column_has_default`` finds them."""
+        with self.connection.cursor() as cursor:
+            run_catalog_query(
+                cursor,
+                'SELECT "encoding" FROM pg_table_def '
+                'WHERE tablename = %s AND "column" = %s',
+                [table, column],
+            )
+            row = cursor.fetchone()
+        return str(row[0] or "").strip().lower() if row else ""
 
     def _column_has_default(self, table: str, column: str) -> bool:
         """Whether the column has a DEFAULT in the database (AddField NOT NULL leaves one)."""
