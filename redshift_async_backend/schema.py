@@ -65,6 +65,7 @@ def _has_db_default(field: Any) -> bool:
 # Redshift: ALTER COLUMN TYPE can't change a column with these encodings (DG:r_ALTER_TABLE).
 _NO_TYPE_CHANGE_ENCODINGS = frozenset({"bytedict", "runlength", "text255", "text32k"})
 
+
 class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
     # Redshift: no SET CONSTRAINTS, no DEFERRABLE, no NULLS [NOT] DISTINCT
     # (DG:c_unsupported-postgresql-features).
@@ -781,8 +782,7 @@ class DatabaseSchemaEditor(PostgreSQLSchemaEditor):
         with self.connection.cursor() as cursor:
             run_catalog_query(
                 cursor,
-                'SELECT "encoding" FROM pg_table_def '
-                'WHERE tablename = %s AND "column" = %s',
+                'SELECT "encoding" FROM pg_table_def WHERE tablename = %s AND "column" = %s',
                 [table, column],
             )
             row = cursor.fetchone()
