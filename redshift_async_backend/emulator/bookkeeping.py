@@ -434,6 +434,23 @@ BEGIN
   END LOOP;
 END $$""",
         f"REVOKE EXECUTE ON FUNCTION {s}.on_create_view() FROM PUBLIC",
+        # Redshift: ALTER MATERIALIZED VIEW mv AUTO REFRESH { YES | NO }, by its owner
+        # (DG:r_ALTER_MATERIALIZED_VIEW).
+        f"""CREATE OR REPLACE PROCEDURE {s}.set_mv_autorefresh(mv regclass, auto boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  rel oid := mv;
+BEGIN
+  IF (SELECT relkind FROM pg_class WHERE oid = rel) <> 'm' THEN
+    RAISE EXCEPTION '"%" is not a materialized view', mv USING ERRCODE = '42809';
+  END IF;
+  IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE')
+  THEN
+    RAISE EXCEPTION 'must be owner of materialized view %', mv USING ERRCODE = '42501';
+  END IF;
+  INSERT INTO {MV_META} (relid, autorefresh) VALUES (rel, auto)
+  ON CONFLICT (relid) DO UPDATE SET autorefresh = excluded.autorefresh;
+END $$""",
     ]
 
 

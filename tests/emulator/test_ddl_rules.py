@@ -234,6 +234,13 @@ def test_materialized_view_attributes_are_recorded(db: Db, t: str) -> None:
         assert info == [(f"{t}_m", "t"), (f"{t}_n", "f")]
         table = db.rows(f"SELECT diststyle, sortkey1 FROM svv_table_info WHERE \"table\" = '{t}_m'")
         assert table == [("KEY(a)", "v")]
+        # DG:r_ALTER_MATERIALIZED_VIEW
+        db.rows(f"ALTER MATERIALIZED VIEW {t}_m AUTO REFRESH NO")
+        db.rows(f"ALTER MATERIALIZED VIEW {t}_n AUTO REFRESH YES")
+        assert db.rows(
+            f"SELECT trim(name), autorefresh FROM svv_mv_info WHERE trim(name) LIKE '{t}%' "
+            "ORDER BY 1"
+        ) == [(f"{t}_m", "f"), (f"{t}_n", "t")]
     finally:
         db.rows(f"DROP MATERIALIZED VIEW {t}_m")
         db.rows(f"DROP MATERIALIZED VIEW {t}_n")

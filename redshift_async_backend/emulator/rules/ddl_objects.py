@@ -25,8 +25,8 @@ from .ddl import (
     table_attributes,
 )
 from .declare import FULL, PARTLY, STYLE
-from .errors import RedshiftError
-from .identifiers import short_name
+from .errors import RedshiftError, syntax_error
+from .identifiers import name_sql, short_name
 from .pipeline import Statement, walk
 from .source import Token, is_words
 
@@ -165,6 +165,30 @@ def materialized_view(stmt: Statement) -> None:
     if meta.sortkey:
         data["sortkey"] = meta.sortkey
     _append(stmt, relation_comment(data))
+
+
+@part.statement(
+    "alter materialized view",
+    id="alter-materialized-view-auto-refresh",
+    page="r_ALTER_MATERIALIZED_VIEW",
+    does="`ALTER MATERIALIZED VIEW mv AUTO REFRESH { YES | NO }`, shown in SVV_MV_INFO",
+    fidelity=PARTLY,
+    gap="recorded: nothing refreshes the view by itself",
+    tests=(f"{_DDL_RULES}::test_materialized_view_attributes_are_recorded",),
+    words=("refresh",),
+)
+def alter_materialized_view(stmt: Statement) -> None:
+    toks = stmt.tokens
+    end = _name_end(toks, 3)
+    if _last(toks) == end + 3 and is_words(toks, end, "auto", "refresh"):
+        value = toks[end + 2].word
+        if value not in ("yes", "no"):
+            raise syntax_error(toks[end + 2].text, "AUTO REFRESH is YES or NO")
+        name = name_sql(toks[3:end]).replace("'", "''")
+        stmt.replace_statement(
+            f"CALL {SCHEMA}.set_mv_autorefresh('{name}'::regclass, {value == 'yes'})",
+            tag="ALTER MATERIALIZED VIEW",
+        )
 
 
 @part.node(
