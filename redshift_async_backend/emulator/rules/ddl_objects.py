@@ -17,8 +17,10 @@ from pglast.enums import ObjectType
 
 from ..catalog import SCHEMA
 from .ddl import (
+    _DDL_RULES,
     TableMeta,
     _append,
+    _ddl_refusal,
     check_distribution,
     meta_comment,
     part,
@@ -29,12 +31,6 @@ from .errors import RedshiftError, syntax_error
 from .identifiers import name_sql, short_name
 from .pipeline import Statement, walk
 from .source import Token, is_words
-
-_DDL_RULES = "tests/emulator/test_ddl_rules.py"
-
-
-def _refusal(key: str) -> str:
-    return f"{_DDL_RULES}::test_refused_like_redshift[{key}]"
 
 
 def relation_comment(data: dict[str, Any]) -> str:
@@ -71,7 +67,7 @@ def _last(toks: list[Token]) -> int:
     source=STYLE,
     tests=(
         f"{_DDL_RULES}::test_late_binding_view_is_listed",
-        _refusal("late_binding_unqualified"),
+        _ddl_refusal("late_binding_unqualified"),
         f"{_DDL_RULES}::test_late_binding_view_may_read_a_cte",
     ),
     words=("binding",),
@@ -99,7 +95,7 @@ def late_binding_view(stmt: Statement) -> None:
     fidelity=FULL,
     answer="42P01 All the relations in a late binding view must be qualified with a schema name",
     source=STYLE,
-    tests=(_refusal("late_binding_unqualified"),),
+    tests=(_ddl_refusal("late_binding_unqualified"),),
     words=("binding",),
 )
 def late_binding_qualified(stmt: Statement, node: ast.ViewStmt) -> None:
@@ -140,7 +136,7 @@ def late_binding_qualified(stmt: Statement, node: ast.ViewStmt) -> None:
     "MATERIALIZED VIEW recomputes it in full)",
     tests=(
         f"{_DDL_RULES}::test_materialized_view_attributes_are_recorded",
-        _refusal("mv_distkey_twice"),
+        _ddl_refusal("mv_distkey_twice"),
     ),
 )
 def materialized_view(stmt: Statement) -> None:
@@ -202,7 +198,7 @@ def alter_materialized_view(stmt: Statement) -> None:
     "are not checked",
     answer="0A000 ORDER BY / LIMIT / OFFSET is not supported in a materialized view",
     source=STYLE,
-    tests=(_refusal("mv_order_by"), _refusal("mv_limit")),
+    tests=(_ddl_refusal("mv_order_by"), _ddl_refusal("mv_limit")),
     words=("order", "limit", "offset"),
 )
 def materialized_view_limits(stmt: Statement, node: ast.CreateTableAsStmt) -> None:
@@ -264,7 +260,11 @@ part.rule(
     "is not refused",
     answer='0A000 cannot insert a view: "v" is a view',
     source=STYLE,
-    tests=(_refusal("insert_into_view"), _refusal("update_view"), _refusal("delete_view")),
+    tests=(
+        _ddl_refusal("insert_into_view"),
+        _ddl_refusal("update_view"),
+        _ddl_refusal("delete_view"),
+    ),
 )
 part.rule(
     id="views-are-not-locked",
