@@ -300,6 +300,11 @@ COMMENTED = {
     "returning": ("INSERT INTO t VALUES (1) RETURNING a", IDLE),
     "e_string": ("SELECT E'a'", IDLE),
     "system_view": ("SELECT * FROM svv_table_info", IDLE),
+    "late_binding": ("CREATE VIEW v AS SELECT a FROM public.t WITH NO SCHEMA BINDING", IDLE),
+    "mv_attributes": ("CREATE MATERIALIZED VIEW m AUTO REFRESH YES AS SELECT a FROM t", IDLE),
+    "hash_table": ("CREATE TABLE #t (a INT)", IDLE),
+    "copy_local": ("COPY t FROM '/etc/hostname'", IDLE),
+    "multi_row_subquery": ("INSERT INTO t VALUES (1), ((SELECT 2))", IDLE),
 }
 
 

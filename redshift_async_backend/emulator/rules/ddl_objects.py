@@ -20,6 +20,7 @@ from .ddl import (
     _DDL_RULES,
     TableMeta,
     _append,
+    _comment_kept,
     _ddl_refusal,
     check_distribution,
     meta_comment,
@@ -69,6 +70,7 @@ def _last(toks: list[Token]) -> int:
         f"{_DDL_RULES}::test_late_binding_view_is_listed",
         _ddl_refusal("late_binding_unqualified"),
         f"{_DDL_RULES}::test_late_binding_view_may_read_a_cte",
+        _comment_kept("late_binding"),
     ),
     words=("binding",),
 )
@@ -137,6 +139,7 @@ def late_binding_qualified(stmt: Statement, node: ast.ViewStmt) -> None:
     tests=(
         f"{_DDL_RULES}::test_materialized_view_attributes_are_recorded",
         _ddl_refusal("mv_distkey_twice"),
+        _comment_kept("mv_attributes"),
     ),
 )
 def materialized_view(stmt: Statement) -> None:
@@ -226,7 +229,7 @@ _OPERANDS = frozenset({"IDENT", "ICONST", "FCONST", "SCONST", "BCONST", "XCONST"
     does="`CREATE TABLE #name` makes a temporary table, found by `#name` in every statement",
     fidelity=FULL,
     gap="the table is PostgreSQL's temporary table named `#name`",
-    tests=(f"{_DDL_RULES}::test_hash_names_are_temporary_tables",),
+    tests=(f"{_DDL_RULES}::test_hash_names_are_temporary_tables", _comment_kept("hash_table")),
     screen="#[a-z_]",
 )
 def hash_temporary_tables(stmt: Statement) -> None:

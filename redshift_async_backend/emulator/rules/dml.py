@@ -211,6 +211,7 @@ part.rule(
     tests=(
         "tests/emulator/test_ddl_rules.py::test_refused_like_redshift[multi_row_subquery]",
         "tests/emulator/test_ddl_rules.py::test_single_row_values_take_a_subquery",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[multi_row_subquery]",
     ),
     words=("select",),
 )
@@ -250,6 +251,7 @@ _REMOTE = ("s3://", "emr://", "dynamodb://")
         "tests/emulator/test_ddl_rules.py::test_refused_like_redshift[copy_stdin]",
         "tests/emulator/test_ddl_rules.py::test_refused_like_redshift[copy_program]",
         "tests/emulator/test_ddl_rules.py::test_refused_like_redshift[copy_to]",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[copy_local]",
     ),
 )
 def copy_sources(stmt: Statement) -> None:
