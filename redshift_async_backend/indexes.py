@@ -84,15 +84,8 @@ class DistKey(_TableKeyIndex):
 
     def create_sql(self, model: Any, schema_editor: Any, using: str = "", **kwargs: Any):
         # Redshift: ALTER DISTSTYLE KEY DISTKEY works from any original style, where plain
-        # ALTER DISTKEY needs EVEN or KEY; not on a table with an INTERLEAVED sort key
-        # (DG:r_ALTER_TABLE).
+        # ALTER DISTKEY needs EVEN or KEY (DG:r_ALTER_TABLE).
         table = model._meta.db_table
-        if any(isinstance(i, SortKey) and i.interleaved for i in model._meta.indexes):
-            raise NotSupportedError(
-                f"Redshift cannot ALTER the DISTKEY of {table}, which has an INTERLEAVED sort "
-                f"key (DG:r_ALTER_TABLE). Make the SortKey COMPOUND first, or declare the "
-                f"DistKey when the model is created."
-            )
         return Statement(
             "ALTER TABLE %(table)s ALTER DISTSTYLE KEY DISTKEY %(column)s",
             table=Table(table, schema_editor.quote_name),
