@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from . import sqlfunctions
+
 SCHEMA = "redshift_emulator"
 
 # Redshift: SELECT version() (the string seen in aws/amazon-redshift-python-driver#194 and in
@@ -107,15 +109,16 @@ def _functions_sql() -> list[str]:
         f"CREATE OR REPLACE FUNCTION {s}.version() RETURNS text LANGUAGE sql IMMUTABLE "
         f"AS $$ SELECT '{REDSHIFT_VERSION}'::text $$"
     )
-    # Redshift: SHA2(string, bits) -> hex VARCHAR, bits 0 (= 256), 224, 256, 384 or 512
-    # (DG:SHA2).
+    # Redshift: SHA2(string, bits) -> hex VARCHAR, bits 0 (= 256), 224, 256, 384 or 512;
+    # any other number of bits gives an empty string (DG:SHA2).
     out.append(
         f"""CREATE OR REPLACE FUNCTION {s}.sha2(str text, bits integer) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT AS $$
-  SELECT encode(CASE bits WHEN 224 THEN sha224(convert_to(str, 'UTF8'))
-                          WHEN 384 THEN sha384(convert_to(str, 'UTF8'))
-                          WHEN 512 THEN sha512(convert_to(str, 'UTF8'))
-                          ELSE sha256(convert_to(str, 'UTF8')) END, 'hex')
+  SELECT coalesce(encode(CASE bits WHEN 224 THEN sha224(convert_to(str, 'UTF8'))
+                                   WHEN 384 THEN sha384(convert_to(str, 'UTF8'))
+                                   WHEN 512 THEN sha512(convert_to(str, 'UTF8'))
+                                   WHEN 256 THEN sha256(convert_to(str, 'UTF8'))
+                                   WHEN 0 THEN sha256(convert_to(str, 'UTF8')) END, 'hex'), '')
 $$"""
     )
     # Redshift: SHA1(string) / FUNC_SHA1(string) -> 40 hex digits (DG:SHA1, DG:FUNC_SHA1).
@@ -293,7 +296,7 @@ END $$"""
         f"CREATE OR REPLACE FUNCTION {s}.charindex(text, text) RETURNS integer LANGUAGE sql "
         "IMMUTABLE AS $$ SELECT position($1 IN $2) $$",
     ]
-    out += _json_sql() + _varbyte_sql() + _regexp_sql()
+    out += _json_sql() + _varbyte_sql() + _regexp_sql() + sqlfunctions.functions_sql(s)
     return out
 
 

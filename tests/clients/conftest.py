@@ -22,8 +22,7 @@ from redshift_async_backend.emulator.roles import DEFAULT_ADMIN
 
 pytestmark = pytest.mark.integration
 
-# The emulator's admin user, a Redshift superuser (dbt creates schemas): PostgreSQL's own
-# superuser cannot log in through the emulator.
+# The emulator's admin user (a Redshift superuser, as a cluster's admin user is).
 USER = DEFAULT_ADMIN
 PASSWORD = "lane-secret"
 
@@ -41,7 +40,7 @@ def pending(rule: str) -> pytest.MarkDecorator:
 
 @pytest.fixture(scope="session")
 def emulator(pg_url: str) -> Iterator[Emulator]:
-    with Emulator(upstream=pg_url, admin_password=PASSWORD) as emu:
+    with Emulator(upstream=pg_url, admin_user=USER, admin_password=PASSWORD) as emu:
         yield emu
 
 

@@ -45,7 +45,7 @@ def test_every_rule_names_its_aws_page_and_says_what_redshift_does() -> None:
         assert rule.does.strip(), rule.id
         assert rule.fidelity is Fidelity.FULL or rule.gap, rule.id
     assert {p.key for p in REGISTRY.parts} == {
-        "ddl", "dml", "functions", "datatypes", "identifiers", "catalog",
+        "ddl", "dml", "functions", "datatypes", "identifiers", "catalog", "security",
     }  # fmt: skip
     assert all(any(r.part is p for r in REGISTRY.rules) for p in REGISTRY.parts)
 
@@ -108,6 +108,9 @@ PLAIN = [
     'DELETE FROM "t" WHERE "t"."id" IN (1, 2)',
     'LOCK TABLE "t"',
     'SELECT MAX("id") FROM "t"',
+    # Dots in literals and aliased names are no SUPER paths.
+    "INSERT INTO \"t\" (\"email\") VALUES ('a@example.com'), ('b.c@d.org')",
+    'SELECT U0."id" FROM "t" U0 WHERE U0."a" = \'x.y\'',
     "BEGIN",
     "COMMIT",
     "ROLLBACK",

@@ -10,7 +10,9 @@ for every error the upstream PostgreSQL returns. Pure code, no I/O.
 * :mod:`.source`: positions, tokens and edits;
 * one module per part of the guide: :mod:`.ddl` (and :mod:`.ddl_alter`, :mod:`.ddl_objects`,
   :mod:`.ddl_columns`), :mod:`.dml`,
-  :mod:`.functions`, :mod:`.datatypes`, :mod:`.identifiers`, :mod:`.catalog`;
+  :mod:`.functions` (and :mod:`.functions_more`, :mod:`.leader_node`, :mod:`.windows`,
+  :mod:`.super_navigation`),
+  :mod:`.datatypes`, :mod:`.identifiers`, :mod:`.catalog`, :mod:`.security`;
 * :mod:`.docs`: docs/emulator-sql.md's rule tables, generated from the declarations
   (``python -m redshift_async_backend.emulator.rules --write-docs``).
 
@@ -27,7 +29,12 @@ from . import (  # noqa: F401
     ddl_objects,
     dml,
     functions,
+    functions_more,
     identifiers,
+    leader_node,
+    security,
+    super_navigation,
+    windows,
 )
 from .declare import REGISTRY, Fidelity, Part, Rule
 from .errors import RedshiftError
