@@ -524,21 +524,3 @@ def test_sqlmigrate_prints_exactly_the_sql_that_runs(clean: None) -> None:
     assert printed[0].startswith(f'CREATE TABLE "{TABLE}__rebuild"')
     assert printed[-1] == f'ALTER TABLE "{TABLE}" ALTER DISTSTYLE KEY DISTKEY "k"'
     assert column_values() == [1, 0]
-
-
-@pytest.mark.parametrize("encoding", ["bytedict", "text255"])
-def test_varchar_widening_of_an_encoded_column_rebuilds_it(clean: None, encoding: str) -> None:
-    # Redshift: ALTER COLUMN TYPE can't change a BYTEDICT, RUNLENGTH, TEXT255 or TEXT32K
-    # column (DG:r_ALTER_TABLE); a table made elsewhere may have one. The column is
-    # rebuilt instead, its data kept.
-    model = make(models.CharField(max_length=10, null=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'CREATE TABLE "{TABLE}" ("id" INTEGER, "k" INTEGER, "v" VARCHAR(10) ENCODE {encoding})'
-        )
-        cursor.execute(f"""INSERT INTO "{TABLE}" VALUES (1, 0, 'a'), (2, 1, NULL)""")
-    alter(model, field_of(model), replacement(model, models.CharField(max_length=40, null=True)),
-          atomic=False)  # fmt: skip
-    types = dict(rows('SELECT "column", type FROM pg_table_def WHERE tablename = %s', [TABLE]))
-    assert types["v"] == "character varying(40)"
-    assert column_values() == ["a", None]
