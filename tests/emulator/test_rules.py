@@ -433,3 +433,13 @@ def test_backslash_chains_reach_the_parser_as_one_constant() -> None:
     )
     dollar = "SELECT $$ ' $$, 'a' || CHR(92) || 'b'"
     assert fold_backslashes(dollar) == dollar  # dollar quotes are lexed otherwise
+
+
+def test_database_qualified_columns_are_no_super_path() -> None:
+    # dbt's snapshot UPDATE names columns "db"."schema"."table".column (DG:query-super
+    # navigates SUPER values, not qualified names).
+    sql = (
+        'UPDATE "d"."s"."t" SET v = src.v FROM "tmp" AS src '
+        'WHERE src.id::text = "d"."s"."t".id::text AND "d"."s"."t".v IS NULL'
+    )
+    assert rewrite(sql, IDLE).sql == sql
