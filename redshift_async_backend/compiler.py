@@ -198,8 +198,22 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
             )
             if render is not None and self._plain_placeholders:
                 return self._literal_statements(statements[0], render)
+            if not self._plain_placeholders and self._has_subquery():
+                # Redshift: no subqueries in a multiple-row INSERT VALUES (DG:r_INSERT_30).
+                return self._statements(
+                    self._head(statements[0][0]),
+                    [(i, i + 1) for i in range(len(self._param_rows))],
+                )
             return self._split_by_size(statements[0])
         return statements
+
+    def _has_subquery(self) -> bool:
+        """Whether a value of the rows is an expression with a subquery in it."""
+        return any(
+            hasattr(value, "resolve_expression") and _contains_query(value)
+            for obj in self.query.objs
+            for value in vars(obj).values()
+        )
 
     def _literal_statements(self, statement: tuple[str, Any], render: Any) -> list[tuple[str, Any]]:
         """A bulk insert with every value written into the text, as the driver's client-side
@@ -231,7 +245,11 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
             per_row + sum(map(len, placeholders)) + sum(map(_literal_bytes, row))
             for placeholders, row in zip(self._placeholder_rows, self._param_rows, strict=True)
         )
-        self._row_ranges = ranges = _group(sizes, budget)
+        return self._statements(head, _group(sizes, budget))
+
+    def _statements(self, head: str, ranges: list[tuple[int, int]]) -> list[tuple[str, Any]]:
+        """One multi-row INSERT per range of rows."""
+        self._row_ranges = ranges
         ops = self.connection.ops
         return [
             (
@@ -442,3 +460,14 @@ class SQLUpdateCompiler(compiler.SQLUpdateCompiler, SQLCompiler):
 
 class SQLAggregateCompiler(compiler.SQLAggregateCompiler, SQLCompiler):
     pass
+
+
+def _contains_query(expression: Any) -> bool:
+    """Whether an expression (a Subquery, Exists, or one with either inside) holds a query."""
+    if getattr(expression, "query", None) is not None or getattr(expression, "subquery", False):
+        return True
+    return any(
+        _contains_query(source)
+        for source in getattr(expression, "get_source_expressions", list)()
+        if source is not None
+    )

@@ -248,6 +248,13 @@ BEGIN
           USING ERRCODE = '0A000';
       END IF;
       DELETE FROM {COLUMN_META} WHERE relid = obj.objid AND attnum = obj.objsubid;
+      -- Redshift: a table keeps at least one column (DG:r_ALTER_TABLE).
+      IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = obj.objid AND attnum > 0
+                     AND NOT attisdropped)
+         AND EXISTS (SELECT 1 FROM pg_class WHERE oid = obj.objid) THEN
+        RAISE EXCEPTION 'cannot drop the last column of table "%"', obj.address_names[2]
+          USING ERRCODE = '0A000', HINT = 'A table must have at least one column.';
+      END IF;
     END IF;
   END LOOP;
 END $$""",
@@ -265,6 +272,19 @@ BEGIN
     EXECUTE format('TRUNCATE %s', tbl);
   END IF;
 END $$""",
+        # A column's type family, as the guide's table of encodings names them
+        # (DG:c_Compression_encodings); NULL for a type the table does not list.
+        f"""CREATE OR REPLACE FUNCTION {s}.type_family(rel oid, num smallint) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+  SELECT CASE t.typname
+    WHEN 'int2' THEN 'smallint' WHEN 'int4' THEN 'integer' WHEN 'int8' THEN 'bigint'
+    WHEN 'numeric' THEN 'decimal' WHEN 'float4' THEN 'real' WHEN 'float8' THEN 'double'
+    WHEN 'bool' THEN 'boolean' WHEN 'bpchar' THEN 'char' WHEN 'varchar' THEN 'varchar'
+    WHEN 'citext' THEN 'varchar' WHEN 'date' THEN 'date' WHEN 'timestamp' THEN 'timestamp'
+    WHEN 'timestamptz' THEN 'timestamptz' WHEN 'super' THEN 'super' END
+  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+  WHERE a.attrelid = rel AND a.attnum = num
+$$""",
         # ALTER TABLE ... ALTER DISTKEY / DISTSTYLE / SORTKEY / ENCODE / ALTER COLUMN ENCODE.
         f"""CREATE OR REPLACE PROCEDURE {s}.alter_meta(tbl regclass, change jsonb)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -274,6 +294,9 @@ DECLARE
   keys smallint[] := '{{}}';
   k text;
   col record;
+  interleaved boolean;
+  temporary boolean;
+  family text;
 BEGIN
   rel := tbl;
   -- Redshift: ALTER TABLE is for the table's owner (DG:r_ALTER_TABLE).
@@ -282,6 +305,23 @@ BEGIN
     RAISE EXCEPTION 'must be owner of relation %', tbl USING ERRCODE = '42501';
   END IF;
   INSERT INTO {TABLE_META} (relid) VALUES (rel) ON CONFLICT DO NOTHING;
+  SELECT sortkind = 'INTERLEAVED' INTO interleaved FROM {TABLE_META} WHERE relid = rel;
+  temporary := (SELECT relpersistence = 't' FROM pg_class WHERE oid = rel);
+  -- Redshift: ALTER DISTKEY and ALTER DISTSTYLE ALL / EVEN are not for tables with an
+  -- interleaved sort key; ALTER DISTSTYLE ALL / EVEN not for temporary tables; no ALTER
+  -- COLUMN ENCODE on a table with an interleaved sort key (DG:r_ALTER_TABLE).
+  IF interleaved AND (change ? 'distkey' OR change->>'diststyle' IN ('ALL', 'EVEN')) THEN
+    RAISE EXCEPTION 'ALTER DISTKEY / DISTSTYLE is not supported for tables with an '
+                    'interleaved sort key' USING ERRCODE = '0A000';
+  END IF;
+  IF temporary AND change->>'diststyle' IN ('ALL', 'EVEN') THEN
+    RAISE EXCEPTION 'ALTER DISTSTYLE % is not supported for temporary tables',
+                    change->>'diststyle' USING ERRCODE = '0A000';
+  END IF;
+  IF interleaved AND change ? 'columns' THEN
+    RAISE EXCEPTION 'ALTER COLUMN ENCODE is not supported for tables with an interleaved '
+                    'sort key' USING ERRCODE = '0A000';
+  END IF;
   IF change ? 'distkey' THEN
     SELECT attnum INTO num FROM pg_attribute
      WHERE attrelid = rel AND attname = change->>'distkey' AND NOT attisdropped;
@@ -319,6 +359,13 @@ BEGIN
     IF num IS NULL THEN
       RAISE EXCEPTION 'column "%" does not exist', col.key USING ERRCODE = '42703';
     END IF;
+    -- Redshift: each encoding applies to some data types (DG:c_Compression_encodings).
+    family := {s}.type_family(rel, num);
+    IF change->'takes' ? col.key AND family IS NOT NULL
+       AND NOT (change->'takes'->col.key) ? family THEN
+      RAISE EXCEPTION 'encoding % is not valid for column "%" of type %',
+        upper(col.value #>> '{{}}'), col.key, upper(family) USING ERRCODE = '0A000';
+    END IF;
     INSERT INTO {COLUMN_META} (relid, attnum, encoding) VALUES (rel, num, col.value #>> '{{}}')
     ON CONFLICT (relid, attnum) DO UPDATE SET encoding = excluded.encoding;
     UPDATE {TABLE_META} SET encode_auto = false WHERE relid = rel;
@@ -342,6 +389,14 @@ BEGIN
     RAISE EXCEPTION 'ALTER TABLE ALTER COLUMN TYPE is only supported for VARCHAR columns'
       USING ERRCODE = '0A000';
   END IF;
+  -- Redshift: no type change on a BYTEDICT, RUNLENGTH, TEXT255 or TEXT32K column
+  -- (DG:r_ALTER_TABLE).
+  IF (SELECT encoding FROM {COLUMN_META} WHERE relid = rel AND attnum = att.attnum)
+     IN ('bytedict', 'runlength', 'text255', 'text32k') THEN
+    RAISE EXCEPTION 'cannot alter the type of column "%" with encoding %', col,
+      upper((SELECT encoding FROM {COLUMN_META} WHERE relid = rel AND attnum = att.attnum))
+      USING ERRCODE = '0A000';
+  END IF;
   IF att.atthasdef THEN
     RAISE EXCEPTION 'cannot alter a VARCHAR column with a default value'
       USING ERRCODE = '0A000';
@@ -351,6 +406,55 @@ BEGIN
     RAISE EXCEPTION 'cannot alter a column that is part of a UNIQUE, PRIMARY KEY or '
                     'FOREIGN KEY constraint' USING ERRCODE = '0A000';
   END IF;
+END $$""",
+        # Redshift: a view can't be inserted into, updated or deleted from (DG:r_CREATE_VIEW):
+        # an INSTEAD OF trigger refuses it, for every user.
+        f"""CREATE OR REPLACE FUNCTION {s}.refuse_view_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'cannot % a view: "%" is a view', lower(TG_OP), TG_TABLE_NAME
+    USING ERRCODE = '0A000',
+          HINT = 'Amazon Redshift views cannot be inserted into, updated or deleted from';
+END $$""",
+        # Nor locked (DG:r_LOCK): PostgreSQL's LOCK needs the UPDATE, DELETE or TRUNCATE
+        # right, which the view's owner loses (a Redshift superuser, who may write every
+        # table upstream, still can).
+        f"""CREATE OR REPLACE FUNCTION {s}.on_create_view() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  cmd record;
+BEGIN
+  FOR cmd IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
+             WHERE object_type = 'view'
+  LOOP
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM %I',
+                   cmd.objid::regclass,
+                   (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = cmd.objid));
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = cmd.objid
+                   AND tgname = '{s}_read_only') THEN
+      EXECUTE format('CREATE TRIGGER {s}_read_only INSTEAD OF INSERT OR UPDATE OR DELETE '
+                     'ON %s FOR EACH ROW EXECUTE FUNCTION {s}.refuse_view_write()',
+                     cmd.objid::regclass);
+    END IF;
+  END LOOP;
+END $$""",
+        f"REVOKE EXECUTE ON FUNCTION {s}.on_create_view() FROM PUBLIC",
+        # Redshift: ALTER MATERIALIZED VIEW mv AUTO REFRESH { YES | NO }, by its owner
+        # (DG:r_ALTER_MATERIALIZED_VIEW).
+        f"""CREATE OR REPLACE PROCEDURE {s}.set_mv_autorefresh(mv regclass, auto boolean)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  rel oid := mv;
+BEGIN
+  IF (SELECT relkind FROM pg_class WHERE oid = rel) <> 'm' THEN
+    RAISE EXCEPTION '"%" is not a materialized view', mv USING ERRCODE = '42809';
+  END IF;
+  IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE')
+  THEN
+    RAISE EXCEPTION 'must be owner of materialized view %', mv USING ERRCODE = '42501';
+  END IF;
+  INSERT INTO {MV_META} (relid, autorefresh) VALUES (rel, auto)
+  ON CONFLICT (relid) DO UPDATE SET autorefresh = excluded.autorefresh;
 END $$""",
     ]
 
@@ -548,11 +652,16 @@ END $$""",
     CREATE EVENT TRIGGER {s}_sql_drop ON sql_drop
       EXECUTE FUNCTION {s}.on_sql_drop();
   END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = '{s}_view_end') THEN
+    CREATE EVENT TRIGGER {s}_view_end ON ddl_command_end WHEN TAG IN ('CREATE VIEW')
+      EXECUTE FUNCTION {s}.on_create_view();
+  END IF;
 END $$""",
         # Whatever session_replication_role a session has.
         f"ALTER EVENT TRIGGER {s}_ddl_start ENABLE ALWAYS",
         f"ALTER EVENT TRIGGER {s}_ddl_end ENABLE ALWAYS",
         f"ALTER EVENT TRIGGER {s}_sql_drop ENABLE ALWAYS",
+        f"ALTER EVENT TRIGGER {s}_view_end ENABLE ALWAYS",
         # Tables made before this version (or directly on PostgreSQL): informational too.
         f"""DO $$
 DECLARE

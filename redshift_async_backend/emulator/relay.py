@@ -441,14 +441,17 @@ class Relay:
                 self.portal_extra[portal] = extra
             # Before the client's Bind: a COMMIT in the prelude would drop its portal. The
             # prelude uses its own statement and portal names so the client's survive.
+            # A prelude that fails skips its Closes (to the Sync): the first Close drops a
+            # statement left behind by the last one that failed.
             name = _PRELUDE_STATEMENT.encode() + b"\x00"
             for sql in prelude:
+                out.append(pq.message(b"C", b"S" + name))
                 out.append(pq.parse(_PRELUDE_STATEMENT, sql))
                 out.append(pq.bind(_PRELUDE_STATEMENT, _PRELUDE_STATEMENT))
                 out.append(pq.execute(_PRELUDE_STATEMENT))
                 out.append(pq.message(b"C", b"P" + name))
                 out.append(pq.message(b"C", b"S" + name))
-                for kind in "PBECC":
+                for kind in "CPBECC":
                     self.units.append(Unit(kind, swallow=True))
         self.units.append(PLAIN["B"])
         out.append(frame)

@@ -119,3 +119,19 @@ def test_plain_values_compile_as_django_compiles_them(db: None) -> None:
         "abc",
         "plain",
     ]
+
+
+def test_bulk_create_with_a_subquery_value_sends_one_insert_per_row(db: None) -> None:
+    # Redshift refuses subqueries in a multiple-row INSERT VALUES (DG:r_INSERT_30): rows
+    # with a subquery value go one INSERT each; the emulator refuses the multi-row form.
+    from django.db.models import Subquery
+
+    Item.objects.create(name="source", amount=41)
+    top = Subquery(Item.objects.filter(name="source").values("amount")[:1])
+    with CaptureQueriesContext(connection) as ctx:
+        made = Item.objects.bulk_create([Item(name="sq1", amount=top), Item(name="sq2", amount=7)])
+    inserts = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().startswith("INSERT")]
+    assert len(inserts) == 2
+    assert len({o.pk for o in made}) == 2 and None not in {o.pk for o in made}
+    stored = dict(Item.objects.filter(name__startswith="sq").values_list("name", "amount"))
+    assert stored == {"sq1": 41, "sq2": 7}

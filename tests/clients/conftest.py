@@ -3,10 +3,6 @@ redshift_connector's metadata API, psql) against one emulator.
 
 Its tools come from hatch's ``clients`` environment: ``hatch run clients:test``. The
 emulator asks for a password, as a cluster does (dbt's default ``password`` method).
-
-``pending(rule)`` marks a check that fails until the emulator has a rule that the rules
-package (issue #14) will hold: strict, so the check fails loudly the day the rule lands and
-the marker must go.
 """
 
 from __future__ import annotations
@@ -30,12 +26,6 @@ PASSWORD = "lane-secret"
 def login(emu: Emulator) -> dict[str, Any]:
     """Where and as whom a client connects (the database keyword differs per driver)."""
     return {"host": emu.host, "port": emu.port, "user": USER, "password": PASSWORD}
-
-
-def pending(rule: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(
-        strict=True, reason=f"until the emulator has the rule: {rule} (issue #18)"
-    )
 
 
 @pytest.fixture(scope="session")

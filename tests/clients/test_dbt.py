@@ -21,21 +21,11 @@ from dbt.cli.main import dbtRunner
 
 from redshift_async_backend.emulator import Emulator
 
-from .conftest import PASSWORD, USER, pending
+from .conftest import PASSWORD, USER
 
 PROJECT = Path(__file__).with_name("dbt_project")
 SCHEMA = "shop"
 SNAPSHOTS = "shop_snapshots"
-
-# Late-binding views and materialized views with Redshift's options are DDL rules of their
-# own (issue #14.7); with them, the rest of what dbt sends for these models (the catalog's
-# LATE BINDING VIEW and MATERIALIZED VIEW types, SVV_MV_INFO, information_schema.views) is
-# emulated already.
-LATE_BINDING_RULE = "CREATE VIEW ... WITH NO SCHEMA BINDING (DG:r_CREATE_VIEW)"
-MV_RULE = (
-    "CREATE MATERIALIZED VIEW with BACKUP, table attributes and AUTO REFRESH "
-    "(DG:materialized-view-create-sql-command)"
-)
 
 
 @dataclass
@@ -191,7 +181,6 @@ def test_tables_with_dist_sort_and_backup_configs(dbt: Run, sql: Callable[..., A
     assert info["tiers"][0] == "ALL"
 
 
-@pending(LATE_BINDING_RULE)
 def test_late_binding_view(dbt: Run, sql: Callable[..., Any]) -> None:
     assert dbt.nodes["run"].get("stg_orders") == "success", dbt.nodes["run"]
     cols = sql(
@@ -202,7 +191,6 @@ def test_late_binding_view(dbt: Run, sql: Callable[..., Any]) -> None:
     assert [c[0] for c in cols][:2] == ["order_id", "customer_id"]
 
 
-@pending(MV_RULE)
 def test_materialized_view_with_auto_refresh(dbt: Run, sql: Callable[..., Any]) -> None:
     assert dbt.nodes["run"].get("order_totals_mv") == "success", dbt.nodes["run"]
     assert dbt.nodes["run again"].get("order_totals_mv") == "success"
@@ -220,7 +208,6 @@ def test_generic_tests_pass_on_every_built_model(dbt: Run) -> None:
     assert "accepted_values_stg_customers_tier__gold__silver__bronze" in checked
 
 
-@pending(f"{LATE_BINDING_RULE}; {MV_RULE}")
 def test_every_command_succeeds(dbt: Run) -> None:
     assert all(dbt.ok.values()), dbt.ok
 
@@ -245,7 +232,6 @@ def test_docs_catalog_has_columns_types_and_redshift_stats(dbt: Run) -> None:
     assert nodes["stg_customers"]["metadata"]["type"] == "VIEW"
 
 
-@pending(f"{LATE_BINDING_RULE}; {MV_RULE}")
 def test_docs_catalog_is_complete(dbt: Run) -> None:
     nodes = _catalog(dbt)
     stats = {k: v["value"] for k, v in nodes["customer_orders"]["stats"].items() if v["include"]}

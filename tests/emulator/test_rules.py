@@ -313,6 +313,11 @@ COMMENTED = {
     "show": ("SHOW TABLES FROM SCHEMA dev.public", IDLE),
     "where_integer": ("SELECT relname FROM pg_class WHERE 1 AND relkind = 'r'", IDLE),
     "catalog_columns": ("SELECT reldiststyle FROM pg_class", IDLE),
+    "late_binding": ("CREATE VIEW v AS SELECT a FROM public.t WITH NO SCHEMA BINDING", IDLE),
+    "mv_attributes": ("CREATE MATERIALIZED VIEW m AUTO REFRESH YES AS SELECT a FROM t", IDLE),
+    "hash_table": ("CREATE TABLE #t (a INT)", IDLE),
+    "copy_local": ("COPY t FROM '/etc/hostname'", IDLE),
+    "multi_row_subquery": ("INSERT INTO t VALUES (1), ((SELECT 2))", IDLE),
 }
 
 
@@ -440,3 +445,13 @@ def test_backslash_chains_reach_the_parser_as_one_constant() -> None:
     )
     dollar = "SELECT $$ ' $$, 'a' || CHR(92) || 'b'"
     assert fold_backslashes(dollar) == dollar  # dollar quotes are lexed otherwise
+
+
+def test_database_qualified_columns_are_no_super_path() -> None:
+    # dbt's snapshot UPDATE names columns "db"."schema"."table".column (DG:query-super
+    # navigates SUPER values, not qualified names).
+    sql = (
+        'UPDATE "d"."s"."t" SET v = src.v FROM "tmp" AS src '
+        'WHERE src.id::text = "d"."s"."t".id::text AND "d"."s"."t".v IS NULL'
+    )
+    assert rewrite(sql, IDLE).sql == sql

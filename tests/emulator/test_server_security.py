@@ -28,12 +28,14 @@ PASSWORD = "Ezpass12"
 
 REACHING_THE_MACHINE = [
     ("SELECT pg_read_file('/etc/hostname')", "42883", "function pg_read_file does not exist"),
-    ("COPY (SELECT 1) TO PROGRAM 'true'", "0A000", "COPY to or from a program"),
+    ("COPY (SELECT 1) TO PROGRAM 'true'", "42601", '"TO"'),
+    ("COPY pg_catalog.pg_class FROM '/etc/hostname'", "0A000", "LOAD source is not supported"),
+    ("COPY pg_catalog.pg_class FROM PROGRAM 'true'", "0A000", "LOAD source is not supported"),
     ("SELECT lo_import('/etc/hostname')", "42883", "function lo_import does not exist"),
     ("CREATE EXTENSION dblink", "0A000", "CREATE EXTENSION"),
     ("CREATE LANGUAGE plpython3u", None, None),
     ("SELECT pg_ls_dir('.')", "42883", "pg_ls_dir"),
-    ("COPY pg_catalog.pg_class TO '/tmp/emulator-security-test'", "0A000", "COPY to a file"),
+    ("COPY pg_catalog.pg_class TO '/tmp/emulator-security-test'", "42601", '"TO"'),
     ("CREATE FUNCTION emulator_c() RETURNS int LANGUAGE c AS 'libc', 'getpid'", None, None),
     ("ALTER SYSTEM SET archive_command = 'true'", None, None),
     ("SET session_authorization = 'postgres'", None, None),

@@ -348,10 +348,9 @@ def test_materialized_view_options_from_the_rules_marker(
     # dbt-redshift reads them (SVV_TABLE_INFO, SVV_MV_INFO, pg_views).
     conn.execute(f"CREATE TABLE {t} (k INTEGER, v INTEGER)")
     conn.execute(f"INSERT INTO {t} VALUES (1, 2), (1, 3), (2, 4)")
-    options = {"autorefresh": True, "backup": False, "diststyle": "KEY", "distkey": "k"}
     conn.execute(
-        f"CREATE MATERIALIZED VIEW {t}_mv AS SELECT k, sum(v) AS total FROM {t} GROUP BY k "
-        + marked(f"{t}_mv", **options, sortkind="COMPOUND", sortkey=["k"])
+        f"CREATE MATERIALIZED VIEW {t}_mv BACKUP NO DISTSTYLE KEY DISTKEY (k) SORTKEY (k) "
+        f"AUTO REFRESH YES AS SELECT k, sum(v) AS total FROM {t} GROUP BY k"
     )
     try:
         assert rows(

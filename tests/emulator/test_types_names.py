@@ -157,3 +157,18 @@ def test_quoted_names_fold_to_lower_case() -> None:
     assert rewrite('SELECT "Éa"', state).sql == 'SELECT "Éa"'
     sensitive = SessionState(settings=(("enable_case_sensitive_identifier", "on"),))
     assert rewrite('SELECT "Col" FROM t', sensitive).sql == 'SELECT "Col" FROM t'
+
+
+@pytest.mark.integration
+def test_array_constructor_in_a_catalog_only_query(db: Db, t: str) -> None:  # noqa: F811
+    # A query on catalog tables only runs on Redshift's leader node, which takes what
+    # sqlalchemy-redshift's constraint query sends; a user table makes it a compute-node
+    # query again (DG:c_unsupported-postgresql-datatypes).
+    db.rows(f"CREATE TABLE {t} (a int)")
+    rows = db.rows(
+        "SELECT c.relname, array[1::SMALLINT] AS conkey FROM pg_catalog.pg_class c "
+        f"WHERE c.relname = '{t}'"
+    )
+    assert [r[0] for r in rows] == [t]
+    sqlstate, message = db.error(f"SELECT array[1::SMALLINT] FROM {t}")
+    assert sqlstate == "42601" and "[" in message

@@ -8,7 +8,8 @@ for every error the upstream PostgreSQL returns. Pure code, no I/O.
 * :mod:`.pipeline`: the statement pipeline (cache, split, one scan, one parse, dispatch);
 * :mod:`.declare`: how a rule is declared (:class:`~.declare.Part`);
 * :mod:`.source`: positions, tokens and edits;
-* one module per part of the guide: :mod:`.ddl` (and :mod:`.ddl_alter`), :mod:`.dml`,
+* one module per part of the guide: :mod:`.ddl` (and :mod:`.ddl_alter`, :mod:`.ddl_objects`,
+  :mod:`.ddl_columns`), :mod:`.dml`,
   :mod:`.functions` (and :mod:`.functions_more`, :mod:`.leader_node`, :mod:`.windows`,
   :mod:`.super_navigation`),
   :mod:`.datatypes`, :mod:`.identifiers`, :mod:`.settings`, :mod:`.catalog` (and
@@ -26,6 +27,7 @@ from . import (  # noqa: F401
     datatypes,
     ddl,
     ddl_alter,
+    ddl_objects,
     dml,
     functions,
     functions_more,

@@ -19,6 +19,7 @@ from pglast.enums import ConstrType
 
 from ..catalog import SCHEMA
 from .datatypes import column_type
+from .ddl_columns import check_encoding, check_keys, type_family
 from .declare import FULL, PARTLY, STYLE, Part
 from .errors import RedshiftError, syntax_error
 from .identifiers import short_name
@@ -112,6 +113,7 @@ class TableMeta:
     sortkey: list[str] = field(default_factory=list)
     backup: bool | None = None
     columns: dict[str, dict[str, object]] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)  # column -> type family
 
     def comment(self) -> str:
         data: dict[str, object] = {"table": self.table}
@@ -122,9 +124,14 @@ class TableMeta:
             data["sortkey"] = self.sortkey
         if self.columns:
             data["columns"] = self.columns
-        # '*' is escaped so the JSON can never close the comment early.
-        body = json.dumps(data, separators=(",", ":")).replace("*", "\\u002a")
-        return f" /*{SCHEMA}:{body}*/"
+        return meta_comment(SCHEMA, data)
+
+
+def meta_comment(tag: str, data: dict[str, object]) -> str:
+    """A trailing ``/*tag:{json}*/`` comment that the emulator's event triggers read."""
+    # '*' is escaped so the JSON can never close the comment early.
+    body = json.dumps(data, separators=(",", ":")).replace("*", "\\u002a")
+    return f" /*{tag}:{body}*/"
 
 
 def _append(stmt: Statement, text: str) -> None:
@@ -167,6 +174,8 @@ def create_table(stmt: Statement) -> None:
     if is_words(toks, i, "if", "not", "exists"):
         i += 3
     names: list[Token] = []
+    hashed = i + 1 < len(toks) and toks[i].text == "#"  # CREATE TABLE #name (ddl_objects)
+    i += hashed
     while i < len(toks) and (toks[i].name == "IDENT" or toks[i].text == "." or toks[i].word):
         if toks[i].text != "." and toks[i].word in _ATTRIBUTE_WORDS:
             break
@@ -174,7 +183,7 @@ def create_table(stmt: Statement) -> None:
         i += 1
     if not names:
         return
-    meta.table = short_name(names[-1].ident)
+    meta.table = ("#" if hashed else "") + short_name(names[-1].ident)
     if i < len(toks) and toks[i].text == "(":
         close = matching(toks, i)
         for first, past in elements(toks, i, close):
@@ -183,6 +192,7 @@ def create_table(stmt: Statement) -> None:
         i = close + 1
     table_attributes(stmt, toks, i, meta)
     check_distribution(meta)
+    check_keys(meta.types, [meta.distkey or "", *meta.sortkey])
     _append(stmt, meta.comment())
 
 
@@ -256,14 +266,23 @@ def column_def(stmt: Statement, toks: list[Token], meta: TableMeta, *, adding: b
     """One column definition: name type [attributes]."""
     col = short_name(toks[0].ident)
     i = column_type(stmt, toks, 1) if len(toks) > 1 else 1
+    family = meta.types[col] = type_family(toks[1:i])
     info: dict[str, object] = {}
     while i < len(toks):
         t = toks[i]
         w = t.word
         if w == "encode" and i + 1 < len(toks):
             info["encode"] = toks[i + 1].text.lower()
+            check_encoding(col, family, str(info["encode"]))
             stmt.replace(t.start, toks[i + 1].end, "")
             i += 2
+        elif w in ("distkey", "sortkey") and adding:
+            # Redshift: an added column can't be the DISTKEY or a SORTKEY (DG:r_ALTER_TABLE).
+            raise RedshiftError(
+                f"ALTER TABLE ADD COLUMN does not support {w.upper()}",
+                "0A000",
+                hint="add the column, then ALTER DISTKEY or ALTER SORTKEY",
+            )
         elif w == "distkey":
             if meta.distkey is not None:
                 raise RedshiftError("Only one column can be the DISTKEY", "42601")
@@ -545,9 +564,68 @@ part.rule(
         f"{_CONSTRAINTS}::test_foreign_keys_added_later_and_to_unique_keys",
     ),
 )
-part.not_emulated(
-    id="hash-temporary-tables",
+
+_DDL_RULES = "tests/emulator/test_ddl_rules.py"
+
+
+def _ddl_refusal(key: str) -> str:
+    return f"{_DDL_RULES}::test_refused_like_redshift[{key}]"
+
+
+# Carried out by ddl_columns.py's checks, called from column_def and create_table.
+part.rule(
+    id="encode-per-data-type",
+    page="c_Compression_encodings",
+    see=("r_CREATE_TABLE_NEW", "r_ALTER_TABLE"),
+    does="A column's ENCODE is one of Redshift's encodings, and one its data type takes "
+    "(AZ64 numbers and dates, TEXT255 / TEXT32K VARCHAR only, MOSTLY8/16/32 integers and "
+    "DECIMAL, ...)",
+    fidelity=PARTLY,
+    gap="the encodings of TIME, TIMETZ, VARBYTE and the spatial types, which the table of "
+    "encodings does not list, are not checked",
+    answer='0A000 encoding AZ64 is not valid for column "b" of type BOOLEAN',
+    source=STYLE,
+    tests=(
+        _ddl_refusal("encode_az64_boolean"),
+        _ddl_refusal("encode_text255_char"),
+        _ddl_refusal("encode_unknown"),
+        _ddl_refusal("add_column_bad_encode"),
+        _ddl_refusal("alter_column_bad_encode"),
+        f"{_DDL_RULES}::test_every_listed_encoding_is_accepted",
+    ),
+)
+part.rule(
+    id="super-is-no-key",
+    page="limitations-super",
+    see=("r_SUPER_type",),
+    does="A SUPER column can be neither the DISTKEY nor in the SORTKEY",
+    fidelity=FULL,
+    answer='0A000 column "s" of type SUPER cannot be a DISTKEY or SORTKEY',
+    source=STYLE,
+    tests=(
+        _ddl_refusal("super_distkey"),
+        _ddl_refusal("super_sortkey"),
+        _ddl_refusal("super_inline_sortkey"),
+    ),
+)
+part.rule(
+    id="no-key-on-add-column",
+    page="r_ALTER_TABLE",
+    does="ALTER TABLE ADD COLUMN cannot make the column the DISTKEY or a SORTKEY",
+    fidelity=FULL,
+    answer="0A000 ALTER TABLE ADD COLUMN does not support SORTKEY",
+    source=STYLE,
+    tests=(_ddl_refusal("add_column_sortkey"), _ddl_refusal("add_column_distkey")),
+)
+part.rule(
+    id="primary-key-columns-not-null",
     page="r_CREATE_TABLE_NEW",
-    does="`CREATE TABLE #name` makes a temporary table",
-    gap="`#` is an operator to PostgreSQL: a syntax error",
+    see=("t_Defining_constraints",),
+    does="A PRIMARY KEY's columns hold non-null values: a NULL is refused (a duplicate is "
+    "not: the key is informational)",
+    fidelity=FULL,
+    gap="PostgreSQL's own NOT NULL on primary key columns",
+    answer='23502 null value in column "a" violates not-null constraint',
+    source=STYLE,
+    tests=(f"{_DDL_RULES}::test_primary_key_columns_are_not_null",),
 )

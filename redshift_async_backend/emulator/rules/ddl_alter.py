@@ -22,6 +22,7 @@ from .ddl import (
     identity_on_add,
     part,
 )
+from .ddl_columns import ENCODINGS, check_encoding
 from .declare import FULL, PARTLY, STYLE
 from .errors import RedshiftError, syntax_error, unsupported
 from .identifiers import name_sql, short_name
@@ -161,12 +162,17 @@ def alter_meta(table_sql: str, rest: list[Token]) -> str:
                 i += 1
             if not is_words(rest, i + 1, "encode"):
                 raise syntax_error(rest[i + 1].text, "only ALTER COLUMN ... ENCODE combines")
-            columns[short_name(rest[i].ident)] = rest[i + 2].text.lower()
+            column, encoding = short_name(rest[i].ident), rest[i + 2].text.lower()
+            check_encoding(column, "", encoding)
+            columns[column] = encoding
             i += 3
         else:
             raise syntax_error(rest[i].text if i < len(rest) else "", "unexpected ALTER clause")
     if columns:
         change["columns"] = columns
+        # The types each encoding takes (DG:c_Compression_encodings), checked upstream
+        # against the column's type.
+        change["takes"] = {c: sorted(ENCODINGS[e]) for c, e in columns.items() if e in ENCODINGS}
     body = json.dumps(change, separators=(",", ":"))
     return f"CALL {SCHEMA}.alter_meta({_literal(table_sql)}::regclass, {_literal(body)})"
 

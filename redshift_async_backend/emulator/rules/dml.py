@@ -6,8 +6,8 @@ from __future__ import annotations
 from pglast import ast
 
 from .declare import FULL, STYLE, Part
-from .errors import syntax_error
-from .pipeline import Statement
+from .errors import RedshiftError, syntax_error
+from .pipeline import Statement, walk
 
 part = Part(
     "dml",
@@ -190,4 +190,100 @@ part.rule(
     "16777216 bytes",
     source="Redshift",
     tests=("tests/emulator/test_sql_rules.py::test_statement_over_16_mb_is_refused",),
+)
+
+
+# ---------------------------------------------------------------------------------------
+# INSERT VALUES
+
+
+@part.node(
+    ast.InsertStmt,
+    kinds=("insert",),
+    id="no-subqueries-in-multi-row-values",
+    page="r_INSERT_30",
+    see=("c_Examples_of_INSERT_30",),
+    does="A multiple-row INSERT VALUES takes no subqueries (a single-row one takes scalar "
+    "subqueries)",
+    fidelity=FULL,
+    answer="0A000 can't use subqueries in multi-row VALUES",
+    source="Redshift: the guide's example (DG:c_Examples_of_INSERT_30)",
+    tests=(
+        "tests/emulator/test_ddl_rules.py::test_refused_like_redshift[multi_row_subquery]",
+        "tests/emulator/test_ddl_rules.py::test_single_row_values_take_a_subquery",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[multi_row_subquery]",
+    ),
+    words=("select",),
+)
+def no_multi_row_subqueries(stmt: Statement, node: ast.InsertStmt) -> None:
+    select = node.selectStmt
+    rows = getattr(select, "valuesLists", None) if isinstance(select, ast.SelectStmt) else None
+    if not rows or len(rows) < 2:
+        return
+    found: list[ast.SubLink] = []
+    walk(rows, {ast.SubLink: [lambda _s, n: found.append(n)]}, stmt)
+    if found:
+        # Redshift: subqueries aren't supported in multiple-row INSERT VALUES
+        # (DG:r_INSERT_30); its error, as the guide's example shows it.
+        raise RedshiftError("can't use subqueries in multi-row VALUES", "0A000")
+
+
+# ---------------------------------------------------------------------------------------
+# COPY
+
+_REMOTE = ("s3://", "emr://", "dynamodb://")
+
+
+@part.statement(
+    "copy",
+    id="copy-reads-no-local-file",
+    page="r_COPY",
+    see=("copy-parameters-data-source-s3", "c_unsupported-postgresql-features"),
+    does="COPY loads from Amazon S3, Amazon EMR, DynamoDB or remote hosts (SSH manifest): "
+    "never from a file of the server's machine, STDIN or a program; there is no COPY TO "
+    "(UNLOAD instead)",
+    fidelity=FULL,
+    answer="0A000 LOAD source is not supported. (Hint: only S3 or DynamoDB or EMR based "
+    "load is allowed)",
+    source=STYLE,
+    tests=(
+        "tests/emulator/test_ddl_rules.py::test_refused_like_redshift[copy_local_file]",
+        "tests/emulator/test_ddl_rules.py::test_refused_like_redshift[copy_stdin]",
+        "tests/emulator/test_ddl_rules.py::test_refused_like_redshift[copy_program]",
+        "tests/emulator/test_ddl_rules.py::test_refused_like_redshift[copy_to]",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[copy_local]",
+    ),
+)
+def copy_sources(stmt: Statement) -> None:
+    toks = stmt.tokens
+    depth, k = 0, 1
+    while k < len(toks):
+        depth += (toks[k].text == "(") - (toks[k].text == ")")
+        if depth == 0 and toks[k].word in ("from", "to"):
+            break
+        k += 1
+    if k >= len(toks) or toks[k].word == "to":
+        # Redshift: COPY loads a table; UNLOAD writes query results (DG:r_COPY, DG:r_UNLOAD).
+        raise syntax_error("TO", "Amazon Redshift has no COPY ... TO; use UNLOAD")
+    source = toks[k + 1] if k + 1 < len(toks) else None
+    value = source.text[1:-1].lower() if source and source.name == "SCONST" else ""
+    if value.startswith(_REMOTE):
+        raise RedshiftError(
+            "COPY from Amazon S3, Amazon EMR or DynamoDB is not supported by the emulator",
+            "0A000",
+            hint="the emulator has no AWS access; load test data with INSERT",
+        )
+    # Redshift: COPY reads Amazon S3, EMR, DynamoDB or SSH hosts, not the server's files
+    # (DG:r_COPY).
+    raise RedshiftError(
+        "LOAD source is not supported. (Hint: only S3 or DynamoDB or EMR based load is allowed)",
+        "0A000",
+    )
+
+
+part.not_emulated(
+    id="copy-from-amazon-s3",
+    page="copy-parameters-data-source-s3",
+    does="COPY loads files from Amazon S3 (and EMR, DynamoDB, SSH hosts)",
+    gap="refused with 0A000: the emulator reaches no AWS service",
 )

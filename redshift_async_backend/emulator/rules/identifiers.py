@@ -188,7 +188,7 @@ def no_escape_strings(stmt: Statement) -> None:
 
 def _escape_string(stmt: Statement, token: Token) -> None:
     tree = stmt.tree
-    if tree is not None and _reads_only_catalog(tree):
+    if tree is not None and reads_only_catalog(tree):
         return  # a leader-node query (psql's \l)
     # Redshift: E'...' escape strings are PostgreSQL 8.1+; Redshift is 8.0.2-based
     # and rejects them (redshift-sql.md §5.3, jakob/Postico#73).
@@ -197,8 +197,10 @@ def _escape_string(stmt: Statement, token: Token) -> None:
     )
 
 
-def _reads_only_catalog(tree: ast.Node) -> bool:
-    """Does the statement read at least one relation, all of them catalog ones?"""
+def reads_only_catalog(tree: ast.Node) -> bool:
+    """Does the statement read at least one relation, all of them catalog ones? Such a
+    query runs on Redshift's leader node, whose PostgreSQL accepts more than a query on
+    user tables may use (DG:c_sql-functions-leader-node)."""
     relations = [
         ((r.schemaname or "").lower(), (r.relname or "").lower())
         for r in descendants(tree, ast.RangeVar)

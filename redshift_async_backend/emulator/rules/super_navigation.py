@@ -74,6 +74,7 @@ def maybe_super_path(seen: Screening) -> bool:
     tests=(
         f"{_T}::test_super_navigation",
         f"{_T}::test_super_navigation_keeps_table_columns",
+        "tests/emulator/test_rules.py::test_database_qualified_columns_are_no_super_path",
     ),
     screen=maybe_super_path,
 )
@@ -105,8 +106,9 @@ def _rewrite_paths(stmt: Statement) -> None:
     toks = stmt.tokens
     for ref in stmt.facts.get("column_refs", ()):
         fields = [f.sval for f in ref.fields]
-        # The column: the first name that is not a FROM item (table.column, or
-        # schema.table.column, name columns the PostgreSQL way).
+        # The column: the first name that is not a FROM item (table.column,
+        # schema.table.column or database.schema.table.column, as dbt writes them, name
+        # columns the PostgreSQL way).
         if fields[0] in ranges:
             column = 1
         elif len(fields) >= 3 and fields[1] in ranges:
