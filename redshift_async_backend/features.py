@@ -324,11 +324,14 @@ UNORDERED = (
 )
 # Expected failures: the test runs and fails for the reason given.
 LEADER_NODE_ONLY = (
-    "The test's own SQL calls a leader-node-only function (CURRENT_TIMESTAMP) in a query on "
-    "a user table, which Redshift refuses (DG:c_SQL_functions_leader_node_only)."
+    "The test's own SQL calls a leader-node-only function (CURRENT_TIMESTAMP, SUBSTR) in a "
+    "query on a user table, which Redshift refuses (DG:c_SQL_functions_leader_node_only)."
 )
 _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
-    LEADER_NODE_ONLY: {"aggregation.tests.AggregateTestCase.test_coalesced_empty_result_set"},
+    LEADER_NODE_ONLY: {
+        "aggregation.tests.AggregateTestCase.test_coalesced_empty_result_set",
+        "custom_lookups.tests.BilateralTransformTests.test_transform_order_by",
+    },
     JSON_NULL_IS_MISSING: {
         f"model_fields.test_jsonfield.TestQuerying.{name}"
         for name in (
@@ -466,6 +469,20 @@ _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_content_type_rename_conflict",
         "auth_tests.test_migrations.ProxyModelWithSameAppLabelTests."
         "test_migrate_with_existing_target_permission",
+        "auth_tests.test_basic.BasicTestCase.test_unicode_username",
+        "constraints.tests.UniqueConstraintTests.test_database_constraint",
+        "custom_pk.tests.CustomPKTests.test_unique_pk",
+        "force_insert_update.tests.ForceTests.test_force_update",
+        "get_or_create.tests.GetOrCreateTestsWithManualPKs.test_create_with_duplicate_primary_key",
+        "get_or_create.tests.GetOrCreateTestsWithManualPKs.test_savepoint_rollback",
+        "get_or_create.tests.GetOrCreateThroughManyToMany.test_something",
+        "one_to_one.tests.OneToOneTests.test_multiple_o2o",
+        "queries.test_bulk_update.BulkUpdateTests.test_database_routing_batch_atomicity",
+        "transactions.tests.NonAutocommitTests.test_orm_query_after_error_and_rollback",
+        # test_content_type_rename_conflict (above) fails before it migrates back to zero,
+        # so this test finds contenttypes_tests' migrations applied and renames nothing.
+        "contenttypes_tests.test_operations.ContentTypeOperationsTests."
+        "test_existing_content_type_rename",
     },
     # update_or_create() runs get_or_create() inside its own atomic block: the
     # IntegrityError is caught in a nested block, which has no savepoint. And a
@@ -483,7 +500,16 @@ _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
     },
 }
 # Skips: the test cannot run at all.
+LONG_NAMES_LISTED_SHORT = (
+    "Redshift names hold 127 bytes (DG:r_names), PostgreSQL's 63: the emulator keeps a longer "
+    "name under a shortened one upstream, which the catalog lists (a documented gap of the "
+    "emulator, docs/emulator-sql.md). run_syncdb then misses backends' VeryLongModelName "
+    "table, made earlier in the same run, and creates it again; alone, the test passes."
+)
 _SUITE_SKIPS: dict[str, set[str]] = {
+    LONG_NAMES_LISTED_SHORT: {
+        "proxy_model_inheritance.tests.ProxyModelInheritanceTests.test_table_exists"
+    },
     JSON_KEY_BOUND: {"model_fields.test_jsonfield.TestQuerying.test_key_sql_injection_escape"},
     CACHE_TABLE_INDEX: {
         # Whole classes: each test creates the cache table first. Their module is loaded
@@ -496,6 +522,14 @@ _SUITE_SKIPS: dict[str, set[str]] = {
 # {(major, minor) of Django: {reason: names}} for names that exist in one version only.
 _SUITE_EXPECTED_FAILURES_BY_VERSION: dict[tuple[int, int], dict[str, set[str]]] = {
     (5, 2): {
+        UNIQUE_NOT_ENFORCED: {
+            "composite_pk.test_create.CompositePKCreateTests.test_save_default_pk_set",
+            "composite_pk.tests.CompositePKTests.test_error_on_comment_pk_conflict",
+            "composite_pk.tests.CompositePKTests.test_error_on_user_pk_conflict",
+            "force_insert_update.tests.ForceInsertInheritanceTests.test_force_insert_diamond_mti",
+            "force_insert_update.tests.ForceInsertInheritanceTests."
+            "test_force_insert_with_existing_grandparent",
+        },
         NO_INDEXES: {
             "schema.tests.SchemaTests.test_index_together",
             "migrations.test_operations.OperationTests.test_alter_index_together",
