@@ -18,6 +18,7 @@ from django.db.backends.postgresql.introspection import (
 )
 from django.db.backends.postgresql.introspection import TableInfo
 from django.db.backends.utils import strip_quotes
+
 from . import high_water
 
 if TYPE_CHECKING:
