@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import SynchronousOnlyOperation
-from django.db import DatabaseError, NotSupportedError
+from django.db import DatabaseError, DataError, NotSupportedError
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.sql import compiler
 from django.db.transaction import TransactionManagementError
@@ -71,8 +71,9 @@ def _literal_bytes(value: Any) -> int:
     """At least as many bytes as ``value`` takes in the statement's text."""
     if type(value) is str:
         size = len(value) if value.isascii() else len(value.encode("utf-8", "surrogateescape"))
-        # Quotes are doubled, and a backslash becomes ' || CHR(92) || ' (drivers/psycopg.py).
-        return size + 4 + value.count("'") + 16 * value.count("\\")
+        # Quotes are doubled; backslashes cost a REPLACE(..., CHR(n), CHR(92)), or at most
+        # ' || CHR(92) || ' and parentheses each (drivers/psycopg.py quote_str).
+        return size + 4 + value.count("'") + 18 * value.count("\\")
     fixed = _LITERAL_BYTES.get(type(value))
     if fixed is not None:
         return fixed
@@ -171,6 +172,12 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
     _read_pk_after = False
     # Set by allocation_batch(): it is the whole sequence, INSERT and pk read included.
     _one_batch = False
+
+    def prepare_value(self, field: Any, value: Any) -> Any:
+        value = super().prepare_value(field, value)
+        if type(value) is str and "\x00" in value:
+            raise_nul(field)
+        return value
 
     def insert_mode(self, returning_fields: Any) -> str:
         """How an insert runs: ``"django"`` (Django's own execute_sql: no pk wanted, or
@@ -504,7 +511,21 @@ class SQLDeleteCompiler(compiler.SQLDeleteCompiler, SQLCompiler):
 
 
 class SQLUpdateCompiler(compiler.SQLUpdateCompiler, SQLCompiler):
-    pass
+    def as_sql(self) -> Any:
+        for field, _model, value in self.query.values:
+            if isinstance(value, str) and "\x00" in value:
+                raise_nul(field)
+        return super().as_sql()
+
+
+def raise_nul(field: Any) -> None:
+    """A NUL cannot be sent: the wire protocol's strings end at it (psycopg's text dumper
+    refuses it, redshift_connector's encoding fails), and Redshift's text would not hold it."""
+    raise DataError(
+        f"{field.model.__name__}.{field.name}: the value contains a NUL character (0x00), "
+        "which Redshift text cannot hold; remove it or store the value as bytes "
+        "(BinaryField)."
+    )
 
 
 class SQLAggregateCompiler(compiler.SQLAggregateCompiler, SQLCompiler):
