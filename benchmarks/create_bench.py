@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._run_info import run_info
-from benchmarks.bulk_create_bench import DEFAULT_VENV, ROOT, _in, prior_art_python, version_of
+from benchmarks.bulk_create_bench import DEFAULT_VENV, ROOT, prior_art_python, version_of
 
 RESULTS = Path(__file__).parent / "results" / "create.json"
 RUNNER = Path(__file__).parent / "_create_runner.py"

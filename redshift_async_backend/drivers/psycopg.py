@@ -60,7 +60,6 @@ from .params import (
     one_of,
 )
 
-
 # Characters that stand for the backslashes of a string literal, the first one the string
 # does not hold; REPLACE() puts the backslashes back (quote_str).
 _STAND_INS = [chr(c) for c in (*range(1, 9), *range(14, 32))]
