@@ -511,11 +511,11 @@ class SQLDeleteCompiler(compiler.SQLDeleteCompiler, SQLCompiler):
 
 
 class SQLUpdateCompiler(compiler.SQLUpdateCompiler, SQLCompiler):
-    def as_sql(self) -> Any:
-        for field, _model, value in self.query.values:
+    def as_sql(self, *args: Any, **kwargs: Any) -> Any:
+        for field, _model, value in self.query.values:  # type: ignore[attr-defined]
             if isinstance(value, str) and "\x00" in value:
                 raise_nul(field)
-        return super().as_sql()
+        return super().as_sql(*args, **kwargs)
 
 
 def raise_nul(field: Any) -> None:

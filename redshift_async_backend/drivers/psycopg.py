@@ -197,7 +197,7 @@ class FloatDumper(psycopg.types.numeric.FloatDumper):
     def quote(self, obj: float) -> bytes:
         if obj == 0 and math.copysign(1.0, obj) < 0:
             return b"'-0'::float8"
-        return super().quote(obj)
+        return bytes(super().quote(obj))
 
 
 class _Context:
