@@ -20,6 +20,7 @@ from django.db.backends.postgresql.psycopg_any import IsolationLevel
 from django.db.utils import DatabaseErrorWrapper
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
+from django.views.decorators.debug import sensitive_variables
 
 from . import (
     functions,  # noqa: F401  (registers as_redshift on Django expressions)
@@ -28,7 +29,7 @@ from . import (
 from .client import DatabaseClient
 from .creation import DatabaseCreation
 from .db_operations import DatabaseOperations
-from .drivers import Driver, get_driver
+from .drivers import Driver, get_driver, hide_password
 from .drivers.dbapi import with_type_objects
 from .errors import SerializationFailure, is_serialization_failure
 from .features import DatabaseFeatures
@@ -179,6 +180,7 @@ class DatabaseWrapper(PGDatabaseWrapper):
     def close_pool(self) -> None:
         pooling.close_pool(self.alias)
 
+    @sensitive_variables("conn_params", "settings_dict", "creds")
     def connect_raw(self) -> Any:
         """A new physical connection with fresh parameters (the pool's connect)."""
         return self.driver.connect(self.login_params(self.get_connection_params()))
@@ -257,6 +259,15 @@ class DatabaseWrapper(PGDatabaseWrapper):
         test = self.settings_dict.get("TEST") or {}
         return test.get("MAINTENANCE_NAME") or DEFAULT_MAINTENANCE_DB
 
+    # The connect, login and credential paths keep their secrets out of Django's error
+    # reports: sensitive_variables hides these locals (in the decorated function and every
+    # frame below it) in reports made with DEBUG off; with DEBUG on, Django's filter is off,
+    # and the password is a drivers.Secret, shown as asterisks.
+    @sensitive_variables("conn_params")
+    def connect(self) -> None:
+        super().connect()
+
+    @sensitive_variables("conn_params", "settings_dict", "creds")
     def get_connection_params(self) -> dict[str, Any]:
         settings_dict = dict(self.settings_dict)
         name = settings_dict.get("NAME")
@@ -272,14 +283,17 @@ class DatabaseWrapper(PGDatabaseWrapper):
                 f"The database NAME {name!r} is longer than Redshift's limit of "
                 f"{self.ops.max_name_length()} bytes (DG:r_names)."
             )
-        return self.driver.connect_params(
-            settings_dict,
-            self.redshift_options.driver_options or {},
-            use_tz=settings.USE_TZ,
-            timezone=self.timezone,
+        return hide_password(
+            self.driver.connect_params(
+                settings_dict,
+                self.redshift_options.driver_options or {},
+                use_tz=settings.USE_TZ,
+                timezone=self.timezone,
+            )
         )
 
     @async_unsafe
+    @sensitive_variables("conn_params", "settings_dict", "creds")
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         pool = self.pool
         if pool is not None:
@@ -293,6 +307,7 @@ class DatabaseWrapper(PGDatabaseWrapper):
             connection.isolation_level = self.isolation_level
         return connection
 
+    @sensitive_variables("conn_params", "settings_dict", "creds")
     def login_params(self, conn_params: dict[str, Any]) -> dict[str, Any]:
         """``conn_params`` for one new physical connection: with ``OPTIONS["iam"]``, the
         user and password of the alias's IAM provider (cached, refreshed before expiry)."""

@@ -47,6 +47,7 @@ from . import (
     AsyncResult,
     Driver,
     is_redshift_host,
+    without_frames,
 )
 from .params import (
     CONNECT_TIMEOUT,
@@ -424,8 +425,11 @@ class PsycopgDriver(Driver):
         return params
 
     def connect(self, params: Mapping[str, Any]) -> psycopg.Connection[Any]:
-        # django-stubs declare Cursor without its psycopg.ClientCursor base.
-        return psycopg.Connection.connect(cursor_factory=Cursor, **params)  # type: ignore[arg-type]
+        try:
+            # django-stubs declare Cursor without its psycopg.ClientCursor base.
+            return psycopg.Connection.connect(cursor_factory=Cursor, **params)  # type: ignore[arg-type]
+        except psycopg.Error as exc:
+            raise without_frames(exc) from None
 
     async def aconnect(self, params: Mapping[str, Any]) -> AsyncConnection:
         import sniffio
@@ -435,9 +439,12 @@ class PsycopgDriver(Driver):
         if sniffio.current_async_library() != "asyncio":
             return await super().aconnect(params)
         # Client-side binding and the same adapters as the sync connections (connect()).
-        raw = await psycopg.AsyncConnection.connect(
-            cursor_factory=AsyncClientCursor, autocommit=True, **params
-        )
+        try:
+            raw = await psycopg.AsyncConnection.connect(
+                cursor_factory=AsyncClientCursor, autocommit=True, **params
+            )
+        except psycopg.Error as exc:
+            raise without_frames(exc) from None
         return PsycopgAsyncConnection(self, raw)
 
     def in_transaction(self, connection: Any) -> bool:

@@ -57,7 +57,14 @@ import redshift_connector
 from django.core.exceptions import ImproperlyConfigured
 from redshift_connector.config import ClientProtocolVersion
 
-from . import REDSHIFT_DEFAULT_SSLMODE, SSLMODES, Driver, is_redshift_host, rc_pipeline
+from . import (
+    REDSHIFT_DEFAULT_SSLMODE,
+    SSLMODES,
+    Driver,
+    is_redshift_host,
+    rc_pipeline,
+    without_frames,
+)
 from .params import (
     BOOLEAN,
     CONNECT_TIMEOUT,
@@ -900,10 +907,9 @@ class RedshiftConnectorDriver(Driver):
                 _close_abandoned_socket(exc)
                 raw = Database.connect(**{**kwargs, "ssl": False})
         except Exception as exc:
-            new = translate_error(exc, connecting=True)
-            if new is exc:
-                raise
-            raise new from exc
+            # Neither the driver's frames (their locals hold the password) nor its
+            # exception (chained under ours) go with the error.
+            raise without_frames(translate_error(exc, connecting=True)) from None
         if limit_connect:
             raw._usock.settimeout(socket_timeout)
         _install_readers(raw)
