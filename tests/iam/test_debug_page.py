@@ -14,7 +14,7 @@ from django.db import OperationalError
 from django.test import RequestFactory, override_settings
 from django.views.debug import ExceptionReporter, technical_500_response
 
-from redshift_async_backend import iam
+from redshift_async_backend import iam as iam_module
 from redshift_async_backend.base import DatabaseWrapper
 from redshift_async_backend.emulator import Emulator
 
@@ -55,6 +55,16 @@ def error_pages(connect: Any) -> tuple[BaseException, str, str]:
     return exc, html, text
 
 
+def iam_login(emu: Emulator, driver: str, **iam: Any) -> tuple[DatabaseWrapper, Any]:
+    """A connection that logs in with IAM (``iam``: OPTIONS["iam"] keys), and its provider."""
+    iam_options = options(db_user="app", **iam)
+    provider = iam_module.CredentialProvider(
+        iam_module.validate_iam_options(ALIAS, iam_options), emu.database, sleep=RecordingSleep()
+    )
+    iam_module.register_provider(provider)
+    return DatabaseWrapper(settings_dict(emu, driver, iam_options), alias=ALIAS), provider
+
+
 def assert_hidden(pages: tuple[str, str], *secrets: str) -> None:
     for page in pages:
         assert "Traceback" in page or "traceback" in page
@@ -81,17 +91,14 @@ def test_the_iam_temporary_password(
     moto_endpoint: str,
     driver: str,
 ) -> None:
-    iam_options = options(cluster_identifier=cluster, db_user="app", endpoint_url=moto_endpoint)
-    db = DatabaseWrapper(settings_dict(emulator, driver, iam_options), alias=ALIAS)
-    provider = iam.CredentialProvider(
-        iam.validate_iam_options(ALIAS, iam_options), emulator.database, sleep=RecordingSleep()
+    db, provider = iam_login(
+        emulator, driver, cluster_identifier=cluster, endpoint_url=moto_endpoint
     )
     # moto's password is recorded, never accepted: the login fails after the password came.
     provider.client.meta.events.register(
         "after-call.redshift.GetClusterCredentials",
         lambda parsed, **_: issued.issued.setdefault(parsed["DbPassword"], ("nobody", 0.0)),
     )
-    iam.register_provider(provider)
     exc, html, text = error_pages(db.ensure_connection)
     assert isinstance(exc, OperationalError)
     (password,) = issued.issued
@@ -110,17 +117,10 @@ def test_the_aws_secret_key_and_session_token(
     # request, signed with the session token, fails in botocore's HTTP code).
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
-        nowhere = "http://127.0.0.1:%d" % closed.getsockname()[1]
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
     endpoint = moto_endpoint if failure == "refused" else nowhere
-    iam_options = options(
-        cluster_identifier="no-such-cluster", db_user="app", endpoint_url=endpoint
-    )
-    db = DatabaseWrapper(settings_dict(emulator, driver, iam_options), alias=ALIAS)
-    provider = iam.CredentialProvider(
-        iam.validate_iam_options(ALIAS, iam_options), emulator.database, sleep=RecordingSleep()
-    )
-    iam.register_provider(provider)
+    db, _ = iam_login(emulator, driver, cluster_identifier="no-such-cluster", endpoint_url=endpoint)
     exc, html, text = error_pages(db.ensure_connection)
-    assert isinstance(exc, iam.IAMCredentialsError)
+    assert isinstance(exc, iam_module.IAMCredentialsError)
     assert ("ClusterNotFound" if failure == "refused" else "127.0.0.1") in str(exc)
     assert_hidden((html, text), SECRET_ACCESS_KEY, SESSION_TOKEN)
