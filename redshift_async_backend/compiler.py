@@ -73,7 +73,8 @@ def _literal_bytes(value: Any) -> int:
         size = len(value) if value.isascii() else len(value.encode("utf-8", "surrogateescape"))
         # Quotes are doubled; backslashes cost a REPLACE(..., CHR(n), CHR(92)), or at most
         # ' || CHR(92) || ' and parentheses each (drivers/psycopg.py quote_str).
-        return size + 4 + value.count("'") + 18 * value.count("\\")
+        backslashes = value.count("\\")
+        return size + 4 + value.count("'") + (32 + 18 * backslashes if backslashes else 0)
     fixed = _LITERAL_BYTES.get(type(value))
     if fixed is not None:
         return fixed
