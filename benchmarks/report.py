@@ -1069,11 +1069,11 @@ BENCHES = [
         "one at a time, then 8 threads x 40 `create()` calls, each thread on its own "
         "connection, every returned id checked against the row the call wrote. The anchor: "
         "django-redshift-backend 5.0.0 (`SELECT MAX(pk)` after an unlocked INSERT; its own "
-        "virtual environment, `.benchmarks-venv/drb`); ours with `last_insert_id=\"lock\"` "
+        'virtual environment, `.benchmarks-venv/drb`); ours with `last_insert_id="lock"` '
         "(pk from the high-water mark under the table lock, one batch) on psycopg and "
         "redshift_connector. A third setting turns the upstream's `synchronous_commit` off "
         "for both sides, to show the share of the commit's fsync, which PostgreSQL makes "
-        "while it still holds the transaction's locks. Target: concurrent creates ≥ 0.8 × "
+        "while it still holds the transaction's locks. Target: concurrent creates ≥ 0.8 \u00d7 "
         "the prior art's rate with 0 wrong ids.",
         create,
     ),

@@ -263,6 +263,10 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
     def execute_sql(self, returning_fields: Any = None) -> Any:  # type: ignore[override]
         if io_override.get() is not None:
             raise SynchronousOnlyOperation("inserts run natively through aio, not here")
+        if self.query.on_conflict:
+            from .conflicts import insert_on_conflict
+
+            return insert_on_conflict(self, returning_fields)
         mode = self.insert_mode(returning_fields)
         if mode == "django":
             return super().execute_sql(returning_fields)

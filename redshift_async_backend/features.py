@@ -60,11 +60,11 @@ class DatabaseFeatures(PGDatabaseFeatures):
     indexes_foreign_keys = False
     can_rename_index = False
 
-    # No ON CONFLICT (DG:r_INSERT_30): Django raises NotSupportedError for
-    # ignore_conflicts / update_conflicts instead of inserting duplicates.
-    supports_ignore_conflicts = False
-    supports_update_conflicts = False
-    supports_update_conflicts_with_target = False
+    # No ON CONFLICT (DG:r_INSERT_30): ignore_conflicts / update_conflicts read the existing
+    # unique values under the table lock and insert or update accordingly (conflicts.py).
+    supports_ignore_conflicts = True
+    supports_update_conflicts = True
+    supports_update_conflicts_with_target = True
 
     # Types (DG:c_Supported_data_types). UUIDs are bound as their 36-character text and
     # converted back, so Django may hand UUID objects to the driver.

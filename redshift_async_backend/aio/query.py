@@ -483,6 +483,9 @@ def _lock_mode(alias: str) -> bool:
 
 async def insert_rows(compiler: Any, returning_fields: Any) -> list[Any]:
     """The insert compiler's statements on an async connection; the returned rows."""
+    if compiler.query.on_conflict:
+        # ignore/update_conflicts run several queries of the ORM (conflicts.py): the thread path.
+        raise SynchronousOnlyOperation("bulk_create(on_conflict) runs in a thread")
     mode = compiler.insert_mode(returning_fields)
     async with borrow(compiler.using) as conn:
         if mode == "django":
