@@ -263,7 +263,7 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
     def execute_sql(self, returning_fields: Any = None) -> Any:  # type: ignore[override]
         if io_override.get() is not None:
             raise SynchronousOnlyOperation("inserts run natively through aio, not here")
-        if self.query.on_conflict:
+        if self.query.on_conflict:  # type: ignore[attr-defined]  # Django's, not in the stubs
             from .conflicts import insert_on_conflict
 
             return insert_on_conflict(self, returning_fields)

@@ -77,8 +77,9 @@ def insert_on_conflict(compiler: Any, returning_fields: Any) -> list[tuple[Any, 
     opts = query.get_meta()
     manager = opts.model._base_manager.using(connection.alias)
     objs = list(query.objs)
+    update_fields: tuple[Any, ...] = ()
     if query.on_conflict == OnConflict.IGNORE:
-        sets, update_fields = unique_sets(opts), ()
+        sets = unique_sets(opts)
     else:
         sets, update_fields = [tuple(query.unique_fields)], tuple(query.update_fields)
     with transaction.atomic(using=connection.alias, savepoint=False):
