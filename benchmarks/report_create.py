@@ -66,3 +66,31 @@ def create(data: dict[str, Any], out: Any) -> None:
         ),
         "",
     )
+    upserts = [
+        [
+            setting,
+            label,
+            num(r.get("bulk_create_1000_ms")),
+            str(r.get(IGNORE_MS, "")),
+            num(r.get("ignore_conflicts_rows_inserted")),
+        ]
+        for setting, ways in (data.get("latencies") or {}).items()
+        for label, r in ways.items()
+        if IGNORE_MS in r
+    ]
+    if upserts:
+        out.add(
+            "`bulk_create(ignore_conflicts=True)` of 1,000 rows with explicit pks, 500 of them "
+            "taken (issue #20 item 4; no target), beside a plain `bulk_create` of 1,000 new "
+            "rows, in the same run (ms):",
+            "",
+            *table(
+                ["setting", "way", "bulk_create", "ignore_conflicts", "rows inserted"],
+                upserts,
+                "llrrr",
+            ),
+            "",
+        )
+
+
+IGNORE_MS = "ignore_conflicts_1000_half_taken_ms"

@@ -292,12 +292,6 @@ CACHE_TABLE_INDEX = (
     "creates the database cache's table with an index on its expires column, so the table "
     "cannot be made and the database cache backend cannot be used."
 )
-PK_REUSED = (
-    "Redshift has no INSERT ... RETURNING (DG:r_INSERT_30): in last_insert_id='lock' mode "
-    "the backend allocates MAX(pk) + 1 under the table lock, so after the row holding the "
-    "highest pk is deleted, the next insert is given that pk again; the test expects a "
-    "sequence that never hands a value out twice."
-)
 COLLATIONS = (
     "Redshift columns take COLLATE case_sensitive or case_insensitive only "
     "(DG:r_CREATE_TABLE_NEW): the backend's system check refuses any other db_collation, "
@@ -427,7 +421,6 @@ _SUITE_EXPECTED_FAILURES: dict[str, set[str]] = {
     GETDATE_SECONDS: {
         "db_functions.datetime.test_now.NowTests.test_microseconds",
     },
-    PK_REUSED: {"admin_utils.test_logentry.LogEntryTests.test_logentry_change_message_formsets"},
     COLLATIONS: {
         f"invalid_models_tests.test_ordinary_fields.{cls}.{name}"
         for cls in ("CharFieldTests", "TextFieldTests")
