@@ -82,6 +82,14 @@ def insert_on_conflict(compiler: Any, returning_fields: Any) -> list[tuple[Any, 
         sets = unique_sets(opts)
     else:
         sets, update_fields = [tuple(query.unique_fields)], tuple(query.update_fields)
+        if set(sets[0]) not in [set(fields) for fields in unique_sets(opts)]:
+            # As PostgreSQL: the conflict target must be a unique constraint of the table.
+            raise ProgrammingError(
+                "bulk_create(update_conflicts=True): unique_fields "
+                f"{[f.name for f in sets[0]]} are not the fields of a unique constraint of "
+                f"{opts.label} (the pk, a unique field, unique_together or a "
+                "UniqueConstraint)."
+            )
     with transaction.atomic(using=connection.alias, savepoint=False):
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK {connection.ops.quote_name(opts.db_table)}")
@@ -95,7 +103,12 @@ def insert_on_conflict(compiler: Any, returning_fields: Any) -> list[tuple[Any, 
             manager.filter(pk__in=pks).update(**values)
             setattr(obj, opts.pk.attname, pks[0])
         if inserts:
+            unset = [obj for obj in inserts if obj.pk is None]
             _insert(compiler, inserts, returning_fields)
+            if not returning_fields:
+                # As on other databases, ignore_conflicts sets no pk on the objects.
+                for obj in unset:
+                    setattr(obj, opts.pk.attname, None)
     if not returning_fields:
         return []
     compiler.returning_fields = returning_fields
@@ -139,7 +152,9 @@ def _insert(compiler: Any, objs: list[Any], returning_fields: Any) -> None:
     query = compiler.query
     plain = InsertQuery(query.model)
     plain.insert_values(query.fields, objs, raw=query.raw)
-    # In "lock" mode the objects get their pks even where Django asks for none (ignore).
+    # In "lock" mode the pks are allocated even where Django asks for none (ignore): an
+    # INSERT without them would take the IDENTITY generator's values, which know nothing of
+    # the pks the backend handed out.
     lock = compiler.connection.redshift_options.last_insert_id == "lock"
     wanted = returning_fields or ([query.get_meta().pk] if lock else None)
     plain.get_compiler(connection=compiler.connection).execute_sql(wanted)
