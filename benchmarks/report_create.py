@@ -70,8 +70,8 @@ def create(data: dict[str, Any], out: Any) -> None:
         [
             setting,
             label,
-            num(r.get("bulk_create_1000_ms")),
-            str(r.get(IGNORE_MS, "")),
+            _ms(r.get("bulk_create_1000_ms")),
+            _ms(r.get(IGNORE_MS)),
             num(r.get("ignore_conflicts_rows_inserted")),
         ]
         for setting, ways in (data.get("latencies") or {}).items()
@@ -94,3 +94,9 @@ def create(data: dict[str, Any], out: Any) -> None:
 
 
 IGNORE_MS = "ignore_conflicts_1000_half_taken_ms"
+
+
+def _ms(value: Any) -> str:
+    from benchmarks.report import num
+
+    return num(value) if isinstance(value, int | float) else str(value or "")
