@@ -105,7 +105,7 @@ def insert_on_conflict(compiler: Any, returning_fields: Any) -> list[tuple[Any, 
         if inserts:
             unset = [obj for obj in inserts if obj.pk is None]
             _insert(compiler, inserts, returning_fields)
-            if not returning_fields:
+            if query.on_conflict == OnConflict.IGNORE:
                 # As on other databases, ignore_conflicts sets no pk on the objects.
                 for obj in unset:
                     setattr(obj, opts.pk.attname, None)
