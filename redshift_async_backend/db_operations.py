@@ -324,7 +324,12 @@ class DatabaseOperations(PGDatabaseOperations):
                 cursor.execute(sql)
 
     def sequence_reset_by_name_sql(self, style: Any, sequences: Any) -> list[str]:
-        return []  # No sequences (DG:c_unsupported-postgresql-features).
+        # No sequences (DG:c_unsupported-postgresql-features): what stands for one is the
+        # tables' pk high-water marks (TransactionTestCase.reset_sequences).
+        tables = [s["table"] for s in sequences]
+        if tables and high_water.exists(self.connection):
+            return [high_water.reset_sql(tables)]
+        return []
 
     def sequence_reset_sql(self, style: Any, model_list: Any) -> list[str]:
         return []

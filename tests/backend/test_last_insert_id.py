@@ -110,6 +110,19 @@ def test_flush_with_sequence_reset_starts_pks_again(transactional_db: None) -> N
     assert Item.objects.create(name="first again").pk == 1
 
 
+def test_reset_sequences_starts_pks_again(transactional_db: None) -> None:
+    # What TransactionTestCase.reset_sequences runs.
+    from django.core.management.color import no_style
+
+    Item.objects.create(name="x")
+    Item.objects.all().delete()
+    sequences = connection.introspection.sequence_list()
+    for sql in connection.ops.sequence_reset_by_name_sql(no_style(), sequences):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert Item.objects.create(name="first again").pk == 1
+
+
 def test_the_high_water_table_is_no_model_table(transactional_db: None) -> None:
     from redshift_async_backend import high_water
 
