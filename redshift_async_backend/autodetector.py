@@ -10,7 +10,13 @@ redistributes or re-sorts the table. This autodetector, after Django's optimizer
   every key field is created there, and moves a ForeignKey ``AddField`` that the DistKey
   names into the ``CreateModel`` when its target does not come later in the migration;
 * replaces ``RemoveIndex(DistKey a)`` + ``AddIndex(DistKey b)`` of one model with one
-  ``AlterDistKey`` (one ALTER instead of two table rewrites), and likewise for SortKey.
+  ``AlterDistKey`` (one ALTER instead of two table rewrites), and likewise for SortKey;
+* writes each plain VARCHAR widening (``AlterField`` of a CharField whose only change is a
+  larger ``max_length``) into a migration with ``atomic = False``: Redshift widens a
+  VARCHAR in place with ``ALTER COLUMN ... TYPE``, but only outside a transaction block
+  (DG:r_ALTER_TABLE), and an atomic migration is one transaction. A migration of nothing
+  but widenings becomes non-atomic itself; otherwise the widenings move to a migration of
+  their own after the app's others, when nothing else in them touches those fields.
 
 Used by this package's ``makemigrations`` and ``migrate`` commands (INSTALLED_APPS).
 """
@@ -19,8 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.migrations import Migration
 from django.db.migrations import operations as ops
 from django.db.migrations.autodetector import MigrationAutodetector
+from django.db.models import CharField
 
 from .indexes import DistKey, SortKey
 from .operations import AlterDistKey, AlterSortKey
@@ -46,6 +54,50 @@ class RedshiftAutodetector(MigrationAutodetector):
             for migration in app_migrations:
                 migration.operations = inline_table_keys(migration.operations)
                 migration.operations = merge_key_changes(migration.operations, removed_index)
+            self._widen_outside_transactions(app_label, app_migrations)
+
+    def _widen_outside_transactions(self, app_label: str, app_migrations: list[Any]) -> None:
+        def widening(op: Any) -> bool:
+            state = self.from_state.models.get((app_label, getattr(op, "model_name_lower", "")))
+            old = state.fields.get(op.name) if state is not None else None
+            return isinstance(op, ops.AlterField) and old is not None and is_widening(old, op.field)
+
+        every = [op for migration in app_migrations for op in migration.operations]
+        moved: list[Any] = []
+        for migration in app_migrations:
+            found = [op for op in migration.operations if widening(op)]
+            if not found:
+                continue
+            if len(found) == len(migration.operations):
+                migration.atomic = False
+                continue
+            for op in found:
+                touched = (op.model_name_lower, op.name_lower, app_label)
+                if not any(o is not op and o.references_field(*touched) for o in every):
+                    migration.operations.remove(op)
+                    moved.append(op)
+        if moved:
+            migration = type("Migration", (Migration,), {"operations": [], "dependencies": []})(
+                f"auto_{len(app_migrations) + 1}", app_label
+            )
+            migration.dependencies = [(app_label, app_migrations[-1].name)]
+            migration.operations = moved
+            migration.atomic = False
+            app_migrations.append(migration)
+
+
+def is_widening(old: Any, new: Any) -> bool:
+    """Whether a field change is a VARCHAR widening and nothing else (its database
+    attributes the same but a larger max_length; a primary key is left to a rebuild, its
+    foreign keys change with it)."""
+    if not isinstance(old, CharField) or type(old) is not type(new) or old.primary_key:
+        return False
+    if not (old.max_length and new.max_length and new.max_length > old.max_length):
+        return False
+    ignored = {"max_length", *getattr(old, "non_db_attrs", ())}
+    old_kwargs = {k: v for k, v in old.deconstruct()[3].items() if k not in ignored}
+    new_kwargs = {k: v for k, v in new.deconstruct()[3].items() if k not in ignored}
+    return old_kwargs == new_kwargs
 
 
 def _is_key_op(op: Any, kind: type[Any] = ops.AddIndex) -> bool:

@@ -21,6 +21,8 @@ from .indexes import DistKey, SortKey, table_keys
 
 # Redshift: VARCHAR holds at most 65535 bytes (DG:r_Character_types).
 MAX_VARCHAR_BYTES = 65535
+# The fields that are VARCHAR(max_length x varchar_bytes_per_char).
+_CHAR_FIELDS = ("CharField", "SlugField", "FileField", "FilePathField")
 
 _ID = "redshift_async_backend.{}"
 
@@ -144,37 +146,103 @@ def check_field(field: Any, bytes_per_char: int = 1) -> list[checks.CheckMessage
             )
         )
     max_length = getattr(field, "max_length", None)
-    if max_length is not None and field.get_internal_type() in (
-        "CharField",
-        "SlugField",
-        "FileField",
-        "FilePathField",
-    ):
-        if max_length > MAX_VARCHAR_BYTES:
-            errors.append(
-                _error(
-                    f"max_length={max_length} is over Redshift's VARCHAR limit of "
-                    f"{MAX_VARCHAR_BYTES} bytes (DG:r_Character_types).",
-                    f"Use max_length <= {MAX_VARCHAR_BYTES // max(bytes_per_char, 1)} "
-                    "(with the backend's varchar_bytes_per_char), or a TextField, which is "
-                    "VARCHAR(MAX).",
-                    field,
-                    "E001",
-                )
+    if max_length is None or field.get_internal_type() not in _CHAR_FIELDS:
+        return errors
+    if max_length > MAX_VARCHAR_BYTES:
+        errors.append(
+            _error(
+                f"max_length={max_length} is over Redshift's VARCHAR limit of "
+                f"{MAX_VARCHAR_BYTES} bytes (DG:r_Character_types).",
+                f"Use max_length <= {MAX_VARCHAR_BYTES // max(bytes_per_char, 1)} "
+                "(with the backend's varchar_bytes_per_char), or a TextField, which is "
+                "VARCHAR(MAX).",
+                field,
+                "E001",
             )
-        elif max_length * bytes_per_char > MAX_VARCHAR_BYTES:
-            errors.append(
-                _warning(
-                    f"max_length={max_length} x varchar_bytes_per_char={bytes_per_char} is "
-                    f"over {MAX_VARCHAR_BYTES} bytes: the column is VARCHAR({MAX_VARCHAR_BYTES}) "
-                    "and a long value of multi-byte characters will not fit "
-                    "(DG:r_Character_types).",
-                    f"Use max_length <= {MAX_VARCHAR_BYTES // bytes_per_char}.",
-                    field,
-                    "W006",
-                )
+        )
+        return errors
+    size = min(max_length * bytes_per_char, MAX_VARCHAR_BYTES)
+    if max_length * bytes_per_char > MAX_VARCHAR_BYTES:
+        errors.append(
+            _warning(
+                f"max_length={max_length} x varchar_bytes_per_char={bytes_per_char} is "
+                f"over {MAX_VARCHAR_BYTES} bytes: the column is VARCHAR({MAX_VARCHAR_BYTES}) "
+                "and a long value of multi-byte characters will not fit "
+                "(DG:r_Character_types).",
+                f"Use max_length <= {MAX_VARCHAR_BYTES // bytes_per_char}.",
+                field,
+                "W006",
             )
+        )
+    value = _overflowing_value(field, max_length, size)
+    if value is not None:
+        errors.append(
+            _warning(
+                f"{value!r} is {len(value)} characters but {len(value.encode())} bytes: it "
+                f"does not fit in the column, VARCHAR({size}), which Redshift counts in "
+                "bytes (DG:r_Character_types).",
+                "Raise max_length, or set OPTIONS['varchar_bytes_per_char'] (4 fits any "
+                "UTF-8 text of max_length characters).",
+                field,
+                "W008",
+            )
+        )
     return errors
+
+
+def _overflowing_value(field: Any, max_length: int, size: int) -> str | None:
+    """A string of the field's choices or default that Django's max_length lets through and
+    that is over the column's ``size`` UTF-8 bytes."""
+    values: list[Any] = [field.default, *(choice[0] for choice in field.flatchoices or ())]
+    for value in values:
+        if (
+            isinstance(value, str)
+            and not value.isascii()
+            and len(value) <= max_length
+            and len(value.encode()) > size
+        ):
+            return value
+    return None
+
+
+def _char_fields(models: list[Any]) -> int:
+    return sum(
+        1
+        for model in models
+        if model._meta.managed and not model._meta.proxy
+        for f in model._meta.local_fields
+        if f.get_internal_type() in _CHAR_FIELDS and getattr(f, "max_length", None)
+    )
+
+
+def check_varchar_bytes(
+    alias: str, per_char: int | None, app_configs: Any = None
+) -> list[checks.CheckMessage]:
+    """One warning per database whose ``varchar_bytes_per_char`` nobody chose: Django's
+    max_length counts characters, Redshift's VARCHAR(n) bytes (DG:r_Character_types), so a
+    value of max_length non-ASCII characters passes validation and fails at the INSERT."""
+    if per_char is not None:
+        return []
+    if app_configs is None:
+        models = apps.get_models()
+    else:
+        models = [m for config in app_configs for m in config.get_models()]
+    count = _char_fields([m for m in models if router.allow_migrate_model(alias, m)])
+    if not count:
+        return []
+    return [
+        _warning(
+            f"Database {alias!r}: {count} CharField{'s' if count > 1 else ''} become "
+            "VARCHAR(max_length), which Redshift counts in bytes (DG:r_Character_types): a "
+            "value of max_length characters that are not ASCII passes Django's validation and "
+            "fails at the INSERT (value too long for type character varying).",
+            "Choose OPTIONS['varchar_bytes_per_char']: 4 fits any UTF-8 text of max_length "
+            "characters (the columns are 4 times as wide), 1 keeps VARCHAR(max_length) for "
+            "ASCII data (django-redshift-backend's default). Setting it silences this.",
+            None,
+            "W007",
+        )
+    ]
 
 
 def check_database(alias: str, app_configs: Any = None) -> list[checks.CheckMessage]:

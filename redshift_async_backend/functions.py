@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import DecimalField, FloatField, Func, TextField, Value, Window
-from django.db.models.expressions import OrderBy, RowRange, ValueRange
+from django.db.models.expressions import ExpressionList, OrderBy, RowRange, ValueRange
 from django.db.models.functions import (
     SHA224,
     SHA256,
@@ -116,8 +116,32 @@ def _all_rows_are_peers(window: Any) -> bool:
     return True
 
 
+def _is_constant(expression: Any) -> bool:
+    """A Value, or a function of Values only: the same for every row."""
+    if isinstance(expression, Value):
+        return True
+    sources = expression.get_source_expressions() if isinstance(expression, Func) else []
+    return bool(sources) and all(_is_constant(e) for e in sources)
+
+
+def _without_constant_partitions(window: Any) -> Any:
+    """``window`` without the PARTITION BY expressions that are constants: Redshift refuses
+    them ("constant expressions are not supported in partition by clauses",
+    DG:r_Window_function_synopsis), and a constant puts every row in one partition anyway."""
+    if window.partition_by is None:
+        return window
+    keys = window.partition_by.get_source_expressions()
+    kept = [e for e in keys if not _is_constant(e)]
+    if len(kept) == len(keys):
+        return window
+    copy = window.copy()
+    copy.partition_by = ExpressionList(*kept) if kept else None
+    return copy
+
+
 # self: a Window; Any, as django-stubs omit Window.source_expression and Window.frame.
 def _window(self: Any, compiler: Any, connection: Any, **extra: Any) -> Any:
+    self = _without_constant_partitions(self)
     # Redshift frames are ROWS only, and a frame clause follows an ORDER BY
     # (DG:r_Window_function_synopsis). An aggregate window function (and FIRST_VALUE,
     # LAST_VALUE, NTH_VALUE) with ORDER BY needs one (DG:c_Window_functions); without

@@ -15,9 +15,11 @@ class DatabaseValidation(BaseDatabaseValidation):
         # Called by check_database_backends() for the databases being checked (migrate,
         # test, check --database): the models this database serves.
         issues = list(super().check(**kwargs))
-        issues.extend(
-            redshift_checks.check_database(self.connection.alias, kwargs.get("app_configs"))
-        )
+        alias, app_configs = self.connection.alias, kwargs.get("app_configs")
+        issues.extend(redshift_checks.check_database(alias, app_configs))
+        options = getattr(self.connection, "redshift_options", None)
+        per_char = getattr(options, "varchar_bytes_per_char", None)
+        issues.extend(redshift_checks.check_varchar_bytes(alias, per_char, app_configs))
         return issues
 
     def check_field(self, field: Any, **kwargs: Any) -> list[checks.CheckMessage]:

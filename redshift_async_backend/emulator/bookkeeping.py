@@ -45,6 +45,7 @@ undoes it, and renames carry it along.
 from __future__ import annotations
 
 from .catalog import SCHEMA
+from .lengths import function_name
 from .roles import SUPERUSERS
 
 TABLE_META = "pg_catalog.redshift_emulator_table_meta"
@@ -230,6 +231,10 @@ BEGIN
     IF obj.object_type = 'table' THEN
       DELETE FROM {TABLE_META} WHERE relid = obj.objid;
       DELETE FROM {COLUMN_META} WHERE relid = obj.objid;
+      -- No IF EXISTS: its NOTICE would reach the client.
+      IF to_regprocedure({function_name("obj.objid")} || '(anyelement)') IS NOT NULL THEN
+        EXECUTE format('DROP FUNCTION %s(anyelement)', {function_name("obj.objid")});
+      END IF;
     ELSIF obj.object_type = 'table column' THEN
       SELECT * INTO tm FROM {TABLE_META} WHERE relid = obj.objid;
       -- Redshift: ALTER TABLE (DG:r_ALTER_TABLE): a DISTKEY or SORTKEY column can't be
@@ -471,6 +476,8 @@ BEGIN
     -- Redshift: keys are informational (DG:t_Defining_constraints).
     PERFORM {s}.set_keys_immediate(cmd.objid, false);
     PERFORM {s}.disable_fk_triggers(cmd.objid);
+    -- Redshift: CHAR and VARCHAR lengths are bytes (DG:r_Character_types; .lengths).
+    PERFORM {s}.byte_lengths(cmd.objid);
     IF q IS NOT NULL AND position('/*{s}:' IN q) > 0 THEN
       FOR part IN SELECT unnest((string_to_array(q, '/*{s}:'))[2:])
       LOOP
@@ -481,6 +488,10 @@ BEGIN
       END LOOP;
     END IF;
   END LOOP;
+  -- RENAME COLUMN reports the column, not the table.
+  PERFORM {s}.byte_lengths(c.objid)
+     FROM (SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
+            WHERE object_type = 'table column' AND command_tag = 'ALTER TABLE') c;
   PERFORM {s}.close_keys();
 END $$""",
         # ALTER TABLE ADD PRIMARY KEY / UNIQUE over rows that break it (see .keys).

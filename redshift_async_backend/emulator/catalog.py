@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from . import sqlfunctions
+
 SCHEMA = "redshift_emulator"
 
 # Redshift: SELECT version() (the string seen in aws/amazon-redshift-python-driver#194 and in
@@ -97,6 +99,11 @@ END $$"""
         domain.format(s=s, name="super", base="text"),
         # Redshift: VARBYTE(n), 1 <= n <= 1,024,000 bytes (DG:r_VARBYTE_type).
         domain.format(s=s, name="varbyte", base="bytea CHECK (octet_length(VALUE) <= 1024000)"),
+        # Redshift: GEOMETRY, GEOGRAPHY (DG:GeometryType-function) and HLLSKETCH
+        # (DG:r_HLLSKETCH_type) columns; the emulator stores their values, no more.
+        domain.format(s=s, name="geometry", base="bytea"),
+        domain.format(s=s, name="geography", base="bytea"),
+        domain.format(s=s, name="hllsketch", base="text"),
     ]
 
 
@@ -107,15 +114,16 @@ def _functions_sql() -> list[str]:
         f"CREATE OR REPLACE FUNCTION {s}.version() RETURNS text LANGUAGE sql IMMUTABLE "
         f"AS $$ SELECT '{REDSHIFT_VERSION}'::text $$"
     )
-    # Redshift: SHA2(string, bits) -> hex VARCHAR, bits 0 (= 256), 224, 256, 384 or 512
-    # (DG:SHA2).
+    # Redshift: SHA2(string, bits) -> hex VARCHAR, bits 0 (= 256), 224, 256, 384 or 512;
+    # any other number of bits gives an empty string (DG:SHA2).
     out.append(
         f"""CREATE OR REPLACE FUNCTION {s}.sha2(str text, bits integer) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT AS $$
-  SELECT encode(CASE bits WHEN 224 THEN sha224(convert_to(str, 'UTF8'))
-                          WHEN 384 THEN sha384(convert_to(str, 'UTF8'))
-                          WHEN 512 THEN sha512(convert_to(str, 'UTF8'))
-                          ELSE sha256(convert_to(str, 'UTF8')) END, 'hex')
+  SELECT coalesce(encode(CASE bits WHEN 224 THEN sha224(convert_to(str, 'UTF8'))
+                                   WHEN 384 THEN sha384(convert_to(str, 'UTF8'))
+                                   WHEN 512 THEN sha512(convert_to(str, 'UTF8'))
+                                   WHEN 256 THEN sha256(convert_to(str, 'UTF8'))
+                                   WHEN 0 THEN sha256(convert_to(str, 'UTF8')) END, 'hex'), '')
 $$"""
     )
     # Redshift: SHA1(string) / FUNC_SHA1(string) -> 40 hex digits (DG:SHA1, DG:FUNC_SHA1).
@@ -293,7 +301,7 @@ END $$"""
         f"CREATE OR REPLACE FUNCTION {s}.charindex(text, text) RETURNS integer LANGUAGE sql "
         "IMMUTABLE AS $$ SELECT position($1 IN $2) $$",
     ]
-    out += _json_sql() + _varbyte_sql() + _regexp_sql()
+    out += _json_sql() + _varbyte_sql() + _regexp_sql() + sqlfunctions.functions_sql(s)
     return out
 
 
@@ -513,6 +521,9 @@ LANGUAGE sql STABLE AS $$
   SELECT CASE
     WHEN typ = '{s}.super'::regtype THEN 'super'
     WHEN typ = '{s}.varbyte'::regtype THEN 'varbyte'
+    WHEN typ = '{s}.geometry'::regtype THEN 'geometry'
+    WHEN typ = '{s}.geography'::regtype THEN 'geography'
+    WHEN typ = '{s}.hllsketch'::regtype THEN 'hllsketch'
     ELSE format_type(typ, typmod) END
 $$""",
         # Redshift's default encodings (DG:r_CREATE_TABLE_NEW, ENCODE): RAW for sort-key,
@@ -645,11 +656,13 @@ def setup_statements() -> tuple[str, ...]:
 @functools.cache
 def _setup_body() -> tuple[str, ...]:
     from . import bookkeeping
+    from .lengths import lengths_sql
     from .sysviews import sysviews_sql  # it reads SCHEMA from here
 
     return (
         f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
         *_types_sql(),
+        *lengths_sql(),
         *bookkeeping.statements(),
         *_functions_sql(),
         *_views_sql(),

@@ -253,6 +253,22 @@ def parse_data_row(frame: bytes) -> list[bytes | None]:
     return values
 
 
+_UPPER = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def upper_field_names(frame: bytes) -> bytes:
+    """A RowDescription with its column names' ASCII letters in upper case (lengths and
+    every other byte unchanged)."""
+    out = bytearray(frame)
+    (count,) = struct.unpack_from("!h", frame, 5)
+    pos = 7
+    for _ in range(count):
+        end = frame.index(b"\x00", pos)
+        out[pos:end] = frame[pos:end].translate(_UPPER)
+        pos = end + 1 + 18  # table oid, attnum, type oid, typlen, typmod, format
+    return bytes(out)
+
+
 def parse_parameter_status(frame: bytes) -> tuple[str, str]:
     name, pos = _cstring(frame, 5)
     value, _ = _cstring(frame, pos)

@@ -193,6 +193,12 @@ class Relay:
         self.state.in_transaction = self.in_transaction
         return pipeline.rewrite(sql, self.state)
 
+    def _uppercase_names(self) -> bool:
+        return (
+            bool(self.state.settings)
+            and self.state.setting("describe_field_name_in_uppercase") == "on"
+        )
+
     def _note_sql(self, sql: str) -> None:
         """Cheap look at transaction control in a statement."""
         head = sql[:24].lstrip().split(None, 1)
@@ -542,6 +548,10 @@ class Relay:
                     units.popleft()
                 if unit.swallow:
                     same = False
+                elif kind == b"T" and self._uppercase_names():
+                    # Redshift: DG:r_describe_field_name_in_uppercase.
+                    out.append(pq.upper_field_names(frame))
+                    same = False
                 else:
                     out.append(frame)
             elif kind == b"E":
@@ -568,8 +578,9 @@ def translate(frame: bytes) -> dict[str, str]:
     """An upstream ErrorResponse as a Redshift client sees it; as sent if translating it
     fails (which is logged)."""
     fields = pq.parse_fields(frame)
-    if SCHEMA + "." in fields.get("W", ""):
-        # The context of an error inside the emulator's own procedures: not the client's.
+    if SCHEMA in fields.get("W", ""):
+        # The context of an error inside the emulator's own procedures (qualified, or on the
+        # search_path and named redshift_emulator_...): not the client's.
         fields = {k: v for k, v in fields.items() if k not in "Wqp"}
     try:
         return pipeline.rules.translate_error(refusals.reword(fields))

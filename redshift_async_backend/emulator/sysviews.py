@@ -532,8 +532,10 @@ def _objects() -> list[tuple[str, str, str]]:
          AS privilege_type,
        acl.grantee::integer AS identity_id,
        coalesce(r.rolname, 'public')::varchar(128) AS identity_name,
-       CASE WHEN r.rolcanlogin OR acl.grantee = 0 THEN 'user' ELSE 'role' END::varchar(128)
-         AS identity_type,
+       -- The emulator's roles without login are Redshift groups (CREATE GROUP); it has no
+       -- RBAC roles. PUBLIC (grantee 0) is 'public'.
+       CASE WHEN acl.grantee = 0 THEN 'public' WHEN r.rolcanlogin THEN 'user'
+            ELSE 'group' END::varchar(128) AS identity_type,
        false AS admin_option
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -173,7 +173,8 @@ def test_database_hook_runs_for_redshift_models(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(checks.apps, "get_models", lambda: [sm.Sale, sm.Customer, Loud])
     found = ids(connection.validation.check())
-    assert found == ["redshift_async_backend.W004"]
+    # W007: the test settings leave varchar_bytes_per_char unset.
+    assert found == ["redshift_async_backend.W004", "redshift_async_backend.W007"]
     # Nothing about indexes at migrate (see the deploy check), nor what Django warns about.
 
 
@@ -198,3 +199,36 @@ def test_collations() -> None:
         )
         with pytest.raises(NotSupportedError, match="no collation 'de-x-icu'"):
             editor.column_sql(Named, fields["german"])
+
+
+def test_unchosen_varchar_bytes_per_char_is_warned_once_per_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(checks.apps, "get_models", lambda: [sm.Sale, sm.Customer, sm.Event])
+    found = checks.check_varchar_bytes("default", None)
+    assert ids(found) == ["redshift_async_backend.W007"]
+    # Customer.name and .region, Sale.note, Event.kind.
+    assert "Database 'default': 4 CharFields become VARCHAR(max_length)" in found[0].msg
+    assert "varchar_bytes_per_char" in found[0].hint
+    # A choice, even 1, silences it; so does a database serving no CharField.
+    assert checks.check_varchar_bytes("default", 1) == []
+    monkeypatch.setattr(checks.apps, "get_models", lambda: [])
+    assert checks.check_varchar_bytes("default", None) == []
+
+
+def test_a_choice_or_default_over_its_bytes_is_warned() -> None:
+    class Birds(models.Model):
+        # "ñandú": 5 characters, 7 bytes.
+        kind = models.CharField(max_length=5, choices=[("ñandú", "Rhea"), ("emu", "Emu")])
+        name = models.CharField(max_length=4, default="Zoë")  # 4 bytes: fits
+        wide = models.CharField(max_length=3, default="ñandú")  # Django's max_length's case
+
+        Meta = meta(db_table="rs_birds")
+
+    fields = {f.name: f for f in Birds._meta.local_fields}
+    found = checks.check_field(fields["kind"])
+    assert ids(found) == ["redshift_async_backend.W008"]
+    assert "5 characters but 7 bytes" in found[0].msg and "VARCHAR(5)" in found[0].msg
+    assert checks.check_field(fields["kind"], bytes_per_char=2) == []
+    assert checks.check_field(fields["name"]) == []
+    assert checks.check_field(fields["wide"]) == []

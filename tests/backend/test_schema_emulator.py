@@ -187,11 +187,13 @@ def sale_rebuild(select: str, seed: int, params: str = "", **types: str) -> list
         **{"amount": "numeric(10, 2)", "note": "varchar(20) NULL", "kind": "integer", **types},
     )
     return [
-        f'CREATE TABLE "rs_sale__rebuild" ({columns}) {SALE_KEYS}',
+        # Keys after the swap, under the names the old table's had (#20.5).
+        f'CREATE TABLE "rs_sale__rebuild" ({columns.replace(" PRIMARY KEY", "")}) {SALE_KEYS}',
         'INSERT INTO "rs_sale__rebuild" ("id", "customer_id", "created_at", "amount", "note", '
         f'"kind") SELECT {select} FROM "rs_sale"{params}',
         'DROP TABLE "rs_sale"',
         'ALTER TABLE "rs_sale__rebuild" RENAME TO "rs_sale"',
+        'ALTER TABLE "rs_sale" ADD CONSTRAINT "rs_sale_pkey" PRIMARY KEY ("id")',
         'ALTER TABLE "rs_sale" ADD CONSTRAINT "rs_sale_once" UNIQUE ("customer_id", "created_at")',
         'ALTER TABLE "rs_sale" ADD CONSTRAINT "rs_sale_customer_id_39734e63_fk_rs_customer_id" '
         'FOREIGN KEY ("customer_id") REFERENCES "rs_customer" ("id")',

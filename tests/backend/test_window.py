@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from django.db import NotSupportedError
-from django.db.models import F, Max, Sum, ValueRange, Window
-from django.db.models.functions import FirstValue
+from django.db.models import F, Max, Sum, Value, ValueRange, Window
+from django.db.models.functions import Abs, FirstValue, RowNumber
 
 from tests.testapp.models import Item
 
@@ -98,3 +98,22 @@ def test_peer_partition_values(db: None) -> None:
         .values_list("name", "total", "top")
     )
     assert list(rows) == [("a", 6, 5), ("b", 6, 5), ("c", 2, 2)]
+
+
+def test_constant_partition_expressions_are_left_out() -> None:
+    # Redshift refuses a constant PARTITION BY (DG:r_Window_function_synopsis); a constant
+    # puts every row in one partition, as no PARTITION BY does.
+    text = sql(Window(RowNumber(), partition_by=[Value(1), F("kind")], order_by="amount"))
+    assert 'PARTITION BY "testapp_item"."kind" ORDER BY' in text
+    text = sql(Window(RowNumber(), partition_by=Abs(Value(-1)), order_by="amount"))
+    assert "PARTITION BY" not in text
+
+
+@pytest.mark.integration
+def test_constant_partition_runs(db: None) -> None:
+    for name, kind, amount in (("a", "x", 1), ("b", "x", 5), ("c", "y", 2)):
+        Item.objects.create(name=name, kind=kind, amount=amount)
+    rows = Item.objects.annotate(
+        n=Window(RowNumber(), partition_by=Value("all"), order_by="amount")
+    ).values_list("name", "n")
+    assert sorted(rows) == [("a", 1), ("b", 3), ("c", 2)]

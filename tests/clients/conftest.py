@@ -18,10 +18,12 @@ import psycopg
 import pytest
 
 from redshift_async_backend.emulator import Emulator
+from redshift_async_backend.emulator.roles import DEFAULT_ADMIN
 
 pytestmark = pytest.mark.integration
 
-USER = "postgres"
+# The emulator's admin user (a Redshift superuser, as a cluster's admin user is).
+USER = DEFAULT_ADMIN
 PASSWORD = "lane-secret"
 
 
@@ -38,7 +40,7 @@ def pending(rule: str) -> pytest.MarkDecorator:
 
 @pytest.fixture(scope="session")
 def emulator(pg_url: str) -> Iterator[Emulator]:
-    with Emulator(upstream=pg_url, users={USER: PASSWORD}) as emu:
+    with Emulator(upstream=pg_url, admin_user=USER, admin_password=PASSWORD) as emu:
         yield emu
 
 

@@ -45,7 +45,8 @@ def test_every_rule_names_its_aws_page_and_says_what_redshift_does() -> None:
         assert rule.does.strip(), rule.id
         assert rule.fidelity is Fidelity.FULL or rule.gap, rule.id
     assert {p.key for p in REGISTRY.parts} == {
-        "ddl", "dml", "functions", "datatypes", "identifiers", "catalog",
+        "ddl", "dml", "functions", "datatypes", "identifiers", "settings", "catalog",
+        "security",
     }  # fmt: skip
     assert all(any(r.part is p for r in REGISTRY.rules) for p in REGISTRY.parts)
 
@@ -108,6 +109,9 @@ PLAIN = [
     'DELETE FROM "t" WHERE "t"."id" IN (1, 2)',
     'LOCK TABLE "t"',
     'SELECT MAX("id") FROM "t"',
+    # Dots in literals and aliased names are no SUPER paths.
+    "INSERT INTO \"t\" (\"email\") VALUES ('a@example.com'), ('b.c@d.org')",
+    'SELECT U0."id" FROM "t" U0 WHERE U0."a" = \'x.y\'',
     "BEGIN",
     "COMMIT",
     "ROLLBACK",
@@ -165,9 +169,10 @@ def test_session_settings_hook(extra_rule: list[object]) -> None:
     # the SET records it, later statements read it, the cache keys on it.
     part = extra_rule[0]
 
+    # A two-part name: settings.py leaves session context variables to other rules.
     @part.statement("set", words=("test_flag",), **_declaration("test-set-flag"))  # type: ignore[attr-defined]
     def record(stmt: Statement) -> None:
-        stmt.set_session("test_flag", stmt.words[-1])
+        stmt.set_session("test_flag", stmt.tokens[-1].text)
         stmt.replace_statement("SELECT 1", tag="SET")
 
     @part.node(ast.ColumnRef, words=("flagged",), **_declaration("test-read-flag"))  # type: ignore[attr-defined]
@@ -177,12 +182,12 @@ def test_session_settings_hook(extra_rule: list[object]) -> None:
 
     state = SessionState()
     assert rewrite("SELECT flagged FROM t", state).sql == "SELECT flagged FROM t"
-    assert rewrite("SET test_flag TO on", state) == Rewrite(
+    assert rewrite("SET app.test_flag TO on", state) == Rewrite(
         "SELECT 1", tag="SET", settings=(("test_flag", "on"),)
     )
     assert state.settings == (("test_flag", "on"),)
     assert rewrite("SELECT flagged FROM t", state).sql == "SELECT upper_flagged FROM t"
-    rewrite("SET test_flag TO off", state)
+    rewrite("SET app.test_flag TO off", state)
     assert rewrite("SELECT flagged FROM t", state).sql == "SELECT flagged FROM t"
 
 

@@ -127,6 +127,12 @@ def test_groups_carry_privileges(emu: Emulator, admin: Any, names: Callable[[str
     admin.execute(f"CREATE TABLE {table} (x int)")
     try:
         admin.execute(f"GRANT SELECT ON {table} TO GROUP {group}")
+        # DG:r_SVV_RELATION_PRIVILEGES: a group's privilege is listed as a group's.
+        assert admin.execute(
+            "SELECT identity_type, privilege_type FROM svv_relation_privileges "
+            "WHERE relation_name = %s AND identity_name = %s",
+            (table, group),
+        ).fetchall() == [("group", "SELECT")]
         with login(emu, user, PASSWORD) as conn:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"SELECT * FROM {table}")

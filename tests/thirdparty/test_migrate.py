@@ -13,9 +13,6 @@ from django.db import connections
 
 pytestmark = pytest.mark.integration
 
-RENAME_INDEX = "issue #20 item 1: RenameIndex(old_fields=...) finds no index on Redshift"
-FK_CYCLE = "issue #20 item 2: NOT NULL ForeignKey added to a table of the same migration"
-
 # In dependency order; `migrate <app>` also applies what the app depends on.
 APPS = [
     "contenttypes",
@@ -28,13 +25,11 @@ APPS = [
     "explorer",
     "django_celery_results",
     "django_celery_beat",
-    pytest.param("taggit", marks=pytest.mark.xfail(strict=True, reason=RENAME_INDEX)),
+    "taggit",
     "authtoken",
     "guardian",
     "reversion",
-    pytest.param(
-        "shop", marks=pytest.mark.xfail(strict=True, reason=f"{RENAME_INDEX}; {FK_CYCLE}")
-    ),
+    "shop",
 ]
 FRESH = "fresh"
 

@@ -7,7 +7,7 @@ from pglast import ast
 
 from ..catalog import SCHEMA
 from .declare import FULL, PARTLY, STYLE, Part
-from .errors import RedshiftError, syntax_error
+from .errors import RedshiftError, syntax_error, unsupported
 from .pipeline import Statement
 from .source import Token, is_words, matching
 
@@ -85,12 +85,113 @@ part.rule(
 )
 
 
+# Redshift: the widest CHAR and VARCHAR, in bytes (DG:r_Character_types); DECIMAL's
+# precision (DG:r_Numeric_types201).
+MAX_CHAR = 4096
+MAX_VARCHAR = 65535
+MAX_PRECISION = 38
+_LIMITS = {"bpchar": ("char", MAX_CHAR), "varchar": ("varchar", MAX_VARCHAR)}
+# Redshift's spatial and HyperLogLog types (DG:GeometryType-function,
+# DG:r_HLLSKETCH_type): domains of the emulator's schema.
+SPATIAL_TYPES = ("geometry", "geography", "hllsketch")
+
+
+def _typmods(node: ast.TypeName) -> list[int] | None:
+    out: list[int] = []
+    for mod in node.typmods or ():
+        val = getattr(mod, "val", None)
+        if not isinstance(val, ast.Integer) or val.ival is None:
+            return None
+        out.append(val.ival)
+    return out
+
+
+@part.node(
+    ast.TypeName,
+    id="type-limits",
+    page="r_Character_types",
+    see=("r_Numeric_types201",),
+    does="`CHAR(n)` takes n <= 4096 and `VARCHAR(n)` n <= 65535, in DDL and casts",
+    fidelity=FULL,
+    answer="22023 length for type varchar cannot exceed 65535",
+    source=STYLE,
+    tests=(
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[varchar_too_wide]",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[char_too_wide]",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[cast_too_wide]",
+        "tests/emulator/test_types_names.py::test_type_limits_and_defaults",
+    ),
+    words=("char", "character", "nchar", "bpchar", "varchar", "nvarchar", "varying"),
+)
+def type_limits(stmt: Statement, node: ast.TypeName) -> None:
+    names = _type_names(node)
+    limit = _LIMITS.get(names[-1]) if len(names) == 2 and names[0] == "pg_catalog" else None
+    mods = _typmods(node) if limit else None
+    if limit and mods and mods[0] > limit[1]:
+        # Redshift: CHAR is at most 4096 bytes, VARCHAR 65535 (DG:r_Character_types).
+        raise RedshiftError(
+            f"length for type {limit[0]} cannot exceed {limit[1]}",
+            "22023",
+            hint=f"Amazon Redshift's {limit[0].upper()} is at most {limit[1]} bytes",
+        )
+
+
+@part.node(
+    ast.TypeName,
+    id="decimal-default-precision",
+    page="r_Numeric_types201",
+    does="`DECIMAL` / `NUMERIC` without a precision is `DECIMAL(18, 0)`; the precision is "
+    "at most 38",
+    fidelity=FULL,
+    answer="22023 NUMERIC precision 39 must be between 1 and 38",
+    source=STYLE,
+    tests=(
+        "tests/emulator/test_types_names.py::test_bare_decimal_is_18_0",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[bare_decimal]",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[decimal_too_precise]",
+        "tests/emulator/test_types_names.py::test_type_limits_and_defaults",
+    ),
+    words=("decimal", "numeric", "dec"),
+)
+def decimal_default(stmt: Statement, node: ast.TypeName) -> None:
+    if _type_names(node) != ["pg_catalog", "numeric"] or node.arrayBounds:
+        return
+    mods = _typmods(node)
+    if mods is None:
+        return
+    if not mods:
+        toks = stmt.tokens
+        i = stmt.token_index(stmt.position(node))
+        if toks[i].word in ("decimal", "numeric", "dec"):
+            # Redshift: DECIMAL without precision is DECIMAL(18, 0) (DG:r_Numeric_types201).
+            stmt.insert(toks[i].end, "(18,0)")
+    elif mods[0] > MAX_PRECISION:
+        raise RedshiftError(
+            f"NUMERIC precision {mods[0]} must be between 1 and {MAX_PRECISION}", "22023"
+        )
+
+
+SPATIAL = part.rule(
+    id="geometry-geography-hllsketch",
+    page="r_HLLSKETCH_type",
+    see=("GeometryType-function", "c_Supported_data_types"),
+    does="`GEOMETRY`, `GEOGRAPHY` and `HLLSKETCH` columns are accepted",
+    fidelity=PARTLY,
+    gap="domains over bytea (GEOMETRY, GEOGRAPHY) and text (HLLSKETCH): the columns exist and "
+    "hold values, but no spatial or HLL function works on them",
+    tests=("tests/emulator/test_types_names.py::test_geometry_geography_hllsketch_columns",),
+)
+
+
 def column_type(stmt: Statement, toks: list[Token], i: int) -> int:
     """Rewrite the type that starts at ``toks[i]`` (a column's, or a cast's); return the
     index past it."""
     w = toks[i].word
     has_len = i + 1 < len(toks) and toks[i + 1].text == "("
     end = matching(toks, i + 1) + 1 if has_len else i + 1
+    if w in SPATIAL_TYPES and not has_len:
+        stmt.replace(toks[i].start, toks[i].end, f"{SCHEMA}.{w}")
+        return end
     if w == "binary" and is_words(toks, i + 1, "varying"):
         w, end = "varbinary", i + 2
         has_len = end < len(toks) and toks[end].text == "("
@@ -121,7 +222,7 @@ def column_type(stmt: Statement, toks: list[Token], i: int) -> int:
     return end
 
 
-_CAST_TYPES = ("super", "varbyte", "varbinary", "nvarchar", "nchar")
+_CAST_TYPES = ("super", "varbyte", "varbinary", "nvarchar", "nchar", *SPATIAL_TYPES)
 
 
 @part.statement(
@@ -233,10 +334,65 @@ def no_arrays(stmt: Statement, node: ast.TypeName) -> None:
         raise syntax_error("[", "Amazon Redshift has no array types")
 
 
-part.not_emulated(
+LENGTHS_IN_BYTES = part.rule(
     id="lengths-in-bytes",
     page="r_Character_types",
-    does="`VARCHAR(n)` and `CHAR(n)` count UTF-8 bytes; `CHAR` holds single-byte characters only",
-    gap="PostgreSQL counts characters: a 3-byte character fits in VARCHAR(1) here and not on "
-    "Redshift",
+    does="`VARCHAR(n)` and `CHAR(n)` hold n bytes of UTF-8 (a 3-byte character does not fit "
+    "in `VARCHAR(2)`: `value too long for type character varying(2)`); `CHAR` holds "
+    "single-byte characters only",
+    fidelity=PARTLY,
+    gap="checked at the row by a trigger the DDL event trigger writes (emulator/lengths.py); "
+    "the rows CREATE TABLE AS writes are not checked, and an explicit cast "
+    "(`'€'::varchar(2)`) truncates by characters as PostgreSQL does",
+    answer="22001 value too long for type character varying(2)",
+    source="PostgreSQL's text, which Redshift's is too; for CHAR Redshift's load error text",
+    tests=(
+        "tests/emulator/test_types_names.py::test_lengths_are_bytes",
+        "tests/emulator/test_types_names.py::test_byte_lengths_follow_alter_table",
+        "tests/emulator/test_types_names.py::test_a_referenced_table_with_a_length_check_truncates",
+    ),
+)
+
+
+@part.node(
+    ast.A_ArrayExpr,
+    id="no-array-constructor",
+    page="c_unsupported-postgresql-datatypes",
+    does="No `ARRAY[...]` constructor (Redshift has no array types; SUPER arrays are built "
+    "with the ARRAY() function)",
+    fidelity=FULL,
+    answer='42601 syntax error at or near "["',
+    source=STYLE,
+    tests=("tests/emulator/test_types_names.py::test_refused_like_redshift[array_constructor]",),
+    words=("[",),
+)
+def no_array_constructor(stmt: Statement, node: ast.A_ArrayExpr) -> None:
+    raise syntax_error("[", "Amazon Redshift has no array types: no ARRAY[...] constructor")
+
+
+@part.node(
+    ast.RowExpr,
+    id="no-row-constructor",
+    page="c_unsupported-postgresql-datatypes",
+    does="No `ROW(...)` constructor (Redshift has no row types)",
+    fidelity=FULL,
+    answer="0A000 ROW(...) constructors is not supported",
+    source=STYLE,
+    tests=("tests/emulator/test_types_names.py::test_refused_like_redshift[row_constructor]",),
+    words=("row",),
+)
+def no_row_constructor(stmt: Statement, node: ast.RowExpr) -> None:
+    toks = stmt.tokens
+    i = stmt.token_index(stmt.position(node))
+    if toks[i].word == "row":
+        raise unsupported("ROW(...) constructors", "Amazon Redshift has no row types")
+
+
+part.not_emulated(
+    id="trailing-blanks-insignificant",
+    page="r_Character_types",
+    does="Trailing blanks are insignificant when VARCHAR values are compared: `'a ' = 'a'`",
+    gap="PostgreSQL compares VARCHAR with its trailing blanks (`'a '::varchar = 'a'` is false "
+    "here); an operator of the emulator's own would change every comparison's plan, "
+    "indexes, GROUP BY and DISTINCT apart. CHAR values compare without them, as on Redshift",
 )

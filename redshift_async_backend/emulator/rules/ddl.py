@@ -3,10 +3,10 @@ SQL commands that define tables); ALTER TABLE, TRUNCATE, VACUUM and ANALYZE are 
 ddl_alter.py, the same part of the guide.
 
 DISTKEY/SORTKEY/ENCODE/BACKUP/COLLATE choices are recorded upstream in
-``redshift_emulator.table_meta`` and ``column_meta`` (emulator/catalog.py): CREATE TABLE
-and ADD COLUMN carry them in a trailing comment that a ``ddl_command_end`` event trigger
-reads back, so the record is written in the same transaction as the DDL; ALTER DISTKEY /
-SORTKEY / ENCODE become ``CALL redshift_emulator.alter_meta(...)``.
+``pg_catalog.redshift_emulator_table_meta`` and ``..._column_meta`` (emulator/bookkeeping.py):
+CREATE TABLE and ADD COLUMN carry them in a trailing comment that a ``ddl_command_end``
+event trigger reads back, so the record is written in the same transaction as the DDL;
+ALTER DISTKEY / SORTKEY / ENCODE become ``CALL redshift_emulator.alter_meta(...)``.
 """
 
 from __future__ import annotations
@@ -456,11 +456,10 @@ _FK_ACTIONS = {"cascade": 1, "restrict": 1, "no": 2, "set": 2}
     does="FOREIGN KEY ... REFERENCES is informational: orphans are accepted, referenced rows "
     "can be deleted and the referenced table truncated; the key is in the catalog",
     fidelity=PARTLY,
-    gap="on PostgreSQL 18, `NOT ENFORCED`. Before 18, upstream sessions run with "
-    "`session_replication_role=replica` (no RI trigger fires; it needs a superuser upstream "
-    "user, else foreign keys are enforced), `ALTER TABLE ... ADD ... FOREIGN KEY` gets "
-    "`NOT VALID`, and `TRUNCATE t` becomes `CALL truncate_table(t)`, which DELETEs when "
-    "another table references `t`",
+    gap="on PostgreSQL 18, `NOT ENFORCED`. Before 18, an event trigger disables the key's "
+    "RI triggers (bookkeeping.py), `ALTER TABLE ... ADD ... FOREIGN KEY` gets `NOT VALID` "
+    "(existing orphans are not checked), and `TRUNCATE t` becomes `CALL truncate_table(t)`, "
+    "which DELETEs when another table references `t`",
     tests=(
         f"{_SQL_RULES}::test_foreign_keys_are_informational",
         f"{_RULES}::test_foreign_keys_are_informational_on_every_postgresql",
@@ -472,7 +471,7 @@ def informational_foreign_keys(stmt: Statement, node: ast.Constraint) -> None:
         return
     old = stmt.server_version_num < 180000
     if old and stmt.kind != "alter table":
-        return  # replica mode keeps the RI triggers from firing
+        return  # the event trigger disables the new key's RI triggers (bookkeeping.py)
     toks = stmt.tokens
     i = stmt.token_index(stmt.position(node))
     while i < len(toks) and toks[i].word != "references":
@@ -518,12 +517,33 @@ def identity_values(fields: dict[str, str]) -> dict[str, str]:
     return out
 
 
-part.not_emulated(
+_CONSTRAINTS = "tests/emulator/test_server_constraints.py"
+part.rule(
     id="unique-and-primary-keys-are-informational",
     page="t_Defining_constraints",
-    does="UNIQUE and PRIMARY KEY are informational: duplicates are accepted",
-    gap="PostgreSQL enforces them (it cannot hold an unenforced unique constraint): a "
-    "duplicate raises 23505 where Redshift accepts it",
+    does="UNIQUE and PRIMARY KEY are informational: duplicates are accepted, NOT NULL is "
+    "enforced; the keys stay in the catalog (pg_constraint, information_schema, "
+    "introspection)",
+    fidelity=FULL,
+    gap="an event trigger marks each key's unique index not immediate (bookkeeping.py)",
+    tests=(
+        f"{_CONSTRAINTS}::test_duplicate_keys_and_orphans_are_accepted_not_null_is_enforced",
+        f"{_CONSTRAINTS}::test_constraints_stay_in_the_catalog",
+        f"{_CONSTRAINTS}::test_backend_introspection_sees_them",
+        f"{_CONSTRAINTS}::test_rollback_and_renames",
+    ),
+)
+part.rule(
+    id="add-key-over-duplicates",
+    page="r_ALTER_TABLE",
+    see=("t_Defining_constraints",),
+    does="ALTER TABLE ... ADD PRIMARY KEY / UNIQUE succeeds over rows that already break it "
+    "(the rows are not checked), and foreign keys may then reference the key",
+    fidelity=FULL,
+    tests=(
+        f"{_CONSTRAINTS}::test_add_primary_key_over_duplicates",
+        f"{_CONSTRAINTS}::test_foreign_keys_added_later_and_to_unique_keys",
+    ),
 )
 part.not_emulated(
     id="hash-temporary-tables",

@@ -1,10 +1,9 @@
-"""SQL functions, operators and conditions (the guide's "SQL functions reference",
-including window functions, and "Conditions").
+"""SQL functions, operators and conditions (the guide's "SQL functions reference" and
+"Conditions").
 
-Hook for leader-node-only functions (DG:c_SQL_functions_leader_node_only): a name added to
-:data:`LEADER_NODE_ONLY` is refused in a query that also reads a user table, with
-Redshift's error; a function that needs its own check can record facts while the tree is
-walked (``stmt.facts``) and decide in ``stmt.at_end``, as :func:`leader_node_only` does.
+The part's other modules: :mod:`.functions_more` (CONCAT, EXTRACT, DECODE, MEDIAN, TOP,
+MINUS, ...), :mod:`.leader_node` (leader-node-only functions: add a name to its
+``LEADER_NODE_ONLY``) and :mod:`.windows` (what an OVER clause may say).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from ..catalog import DATEPARTS, SCHEMA
 from .declare import FULL, PARTLY, STYLE, Part
 from .errors import RedshiftError, no_such_function, syntax_error
 from .pipeline import Statement
-from .source import matching
+from .source import elements, matching
 
 part = Part(
     "functions",
@@ -159,9 +158,14 @@ _function(
 _function(
     "sha2-round",
     "SHA2",
-    "`SHA2(s, bits)` (hex text); `ROUND` of a DOUBLE PRECISION is DOUBLE PRECISION",
+    "`SHA2(s, bits)` (hex text; an empty string for bits other than 0, 224, 256, 384, 512); "
+    "`ROUND` of a DOUBLE PRECISION is DOUBLE PRECISION",
     see=("r_ROUND",),
-    tests=("tests/emulator/test_sql_rules.py::test_sha2_and_round_of_double",),
+    tests=(
+        "tests/emulator/test_sql_rules.py::test_sha2_and_round_of_double",
+        "tests/emulator/test_functions_rules.py::test_redshift_semantics[sha2_invalid_bits]",
+        "tests/emulator/test_functions_rules.py::test_redshift_semantics[sha2_zero_bits]",
+    ),
 )
 _function(
     "version",
@@ -178,6 +182,7 @@ OWN_FUNCTIONS = frozenset(
         "json_serialize", "json_extract_path_text", "json_extract_array_element_text",
         "can_json_parse", "is_valid_json", "is_valid_json_array", "to_varbyte", "from_varbyte",
         "regexp_count", "regexp_instr", "regexp_substr", "regexp_replace", "version",
+        "sha1", "sha2", "func_sha1", "replicate", "add_months", "json_typeof",
     }
 )  # fmt: skip
 
@@ -282,47 +287,55 @@ def nvl(stmt: Statement, node: ast.FuncCall) -> None:
         )
 
 
-@part.node(
-    ast.FuncCall,
+@part.statement(
     id="listagg",
     page="r_LISTAGG",
     does="`LISTAGG([DISTINCT] x [, delimiter]) [WITHIN GROUP (ORDER BY ...)]`",
     fidelity=PARTLY,
-    gap="becomes `string_agg(x::text, delimiter ORDER BY ...)`; the 65,535-byte limit and "
-    "the leader-node error are not imitated",
+    gap="becomes `string_agg(x::text, delimiter ORDER BY ...)` (with DISTINCT, the distinct "
+    "values' array joined); the 65,535-byte limit and the leader-node error are not imitated",
     tests=(
         "tests/emulator/test_sql_rules.py::test_listagg_within_group",
         "tests/emulator/test_rules.py::test_function_rewrites",
+        "tests/emulator/test_functions_rules.py::test_listagg_distinct",
     ),
     words=("listagg",),
 )
-def listagg(stmt: Statement, node: ast.FuncCall) -> None:
-    names = _name(node)
-    if len(names) != 1 or names[0].lower() != "listagg":
-        return
-    call = stmt.call(node)
+def listagg(stmt: Statement) -> None:
+    # A statement rule: PostgreSQL's parser refuses DISTINCT with WITHIN GROUP.
     toks = stmt.tokens
-    args = list(call.args)
+    for i, t in enumerate(toks[:-1]):
+        if t.word == "listagg" and toks[i + 1].text == "(" and (i == 0 or toks[i - 1].text != "."):
+            _listagg(stmt, i)
+
+
+def _listagg(stmt: Statement, name_i: int) -> None:
+    toks = stmt.tokens
+    close = matching(toks, name_i + 1)
+    args = elements(toks, name_i + 1, close)
     if not args or len(args) > 2:
         raise RedshiftError("function listagg requires 1 or 2 arguments", "42883")
     first = args[0]
-    distinct = ""
-    if toks[first[0]].word == "distinct":
-        distinct, first = "DISTINCT ", (first[0] + 1, first[1])
+    distinct = toks[first[0]].word == "distinct"
+    if distinct:
+        first = (first[0] + 1, first[1])
     value = stmt.span_text(*first)
     delimiter = stmt.span_text(*args[1]) if len(args) == 2 else "''"
-    order, end = "", call.close
-    within = call.close + 1
+    order, end = "", close
+    within = close + 1
     if within + 2 < len(toks) and toks[within].word == "within" and toks[within + 2].text == "(":
         close_i = matching(toks, within + 2)
         order = " " + stmt.span_text(within + 3, close_i)
         end = close_i
     # Redshift: LISTAGG (DG:r_LISTAGG) is string_agg with the ORDER BY inside the call.
-    stmt.replace(
-        toks[call.name[0]].start,
-        toks[end].end,
-        f"pg_catalog.string_agg({distinct}CAST({value} AS text), {delimiter}{order})",
+    # With DISTINCT, PostgreSQL wants the ORDER BY among the arguments: the distinct
+    # values are ordered as their own type, then joined.
+    agg = (
+        f"pg_catalog.array_to_string(pg_catalog.array_agg(DISTINCT {value}{order}), {delimiter})"
+        if distinct
+        else f"pg_catalog.string_agg(CAST({value} AS text), {delimiter}{order})"
     )
+    stmt.replace(toks[name_i].start, toks[end].end, agg)
 
 
 # ---------------------------------------------------------------------------------------
@@ -435,6 +448,27 @@ _NO_SUCH_FUNCTION = {
     "lastval": "Amazon Redshift has no sequences",
     "setval": "Amazon Redshift has no sequences",
 }
+_UNSUPPORTED_GROUPS = {
+    "aggregate function": "every xmlagg corr covar_pop covar_samp regr_avgx regr_avgy "
+    "regr_count regr_intercept regr_r2 regr_slope regr_sxx regr_sxy regr_syy",
+    "array function": "array_append array_cat array_dims array_fill array_length array_lower "
+    "array_ndims array_position array_positions array_prepend array_remove array_replace "
+    "array_to_string array_upper cardinality string_to_array unnest",
+    "date/time function": "clock_timestamp justify_days justify_hours justify_interval "
+    "pg_sleep transaction_timestamp",
+    "math function": "div setseed width_bucket",
+    "set-returning function": "generate_subscripts",
+    "string function": "bit_length overlay convert convert_from convert_to encode format "
+    "quote_nullable regexp_matches regexp_split_to_array regexp_split_to_table",
+    "advisory lock function": "pg_advisory_lock pg_advisory_lock_shared pg_advisory_unlock "
+    "pg_advisory_unlock_all pg_advisory_xact_lock pg_try_advisory_lock "
+    "pg_try_advisory_xact_lock",
+    "database object size function": "pg_column_size pg_database_size pg_indexes_size "
+    "pg_relation_size pg_size_pretty pg_table_size pg_total_relation_size",
+}
+for _group, _names in _UNSUPPORTED_GROUPS.items():
+    for _fname in _names.split():
+        _NO_SUCH_FUNCTION[_fname] = f"Amazon Redshift has no PostgreSQL {_group} {_fname}()"
 
 
 @part.node(
@@ -442,14 +476,19 @@ _NO_SUCH_FUNCTION = {
     id="no-postgresql-only-functions",
     page="c_unsupported-postgresql-functions",
     does="PostgreSQL functions Redshift lacks are refused: STRING_AGG, ARRAY_AGG, the "
-    "sequence functions",
+    "sequence functions, and the aggregate, array, date/time, math, set-returning, string, "
+    "advisory lock and object size functions the guide lists",
     fidelity=PARTLY,
-    gap="only these six of the guide's list",
+    gap="the guide's groups without named functions (geometric, network, range, text search, "
+    "XML, ...) are PostgreSQL's errors or answers; GENERATE_SERIES is leader-node only",
     answer="42883 function string_agg does not exist",
     source=STYLE,
-    tests=tuple(
-        f"tests/emulator/test_sql_rules.py::test_refused_like_redshift[{k}]"
-        for k in ("string_agg", "array_agg", "nextval", "currval", "lastval")
+    tests=(
+        *(
+            f"tests/emulator/test_sql_rules.py::test_refused_like_redshift[{k}]"
+            for k in ("string_agg", "array_agg", "nextval", "currval", "lastval")
+        ),
+        "tests/emulator/test_functions_rules.py::test_unsupported_postgresql_functions",
     ),
     words=tuple(sorted(_NO_SUCH_FUNCTION)),
 )
@@ -474,54 +513,6 @@ def no_postgresql_only_functions(stmt: Statement, node: ast.FuncCall) -> None:
 def no_aggregate_filter(stmt: Statement, node: ast.FuncCall) -> None:
     if node.agg_filter is not None:
         raise syntax_error("FILTER", "Amazon Redshift has no aggregate FILTER clause; use CASE")
-
-
-# Functions that run on the leader node only (DG:c_SQL_functions_leader_node_only).
-LEADER_NODE_ONLY = frozenset({"generate_series"})
-_CATALOG_PREFIXES = ("pg_", "stv_", "svv_", "stl_", "svl_", "information_schema")
-
-
-@part.node(
-    ast.FuncCall,
-    ast.RangeVar,
-    id="leader-node-only-functions",
-    page="c_SQL_functions_leader_node_only",
-    see=("c_unsupported-postgresql-functions",),
-    does="A leader-node-only function (GENERATE_SERIES) in a query that reads a user table "
-    "fails; without user tables it runs",
-    fidelity=PARTLY,
-    gap="GENERATE_SERIES only, of the guide's list",
-    answer="0A000 Specified types or functions (one per INFO message) not supported on "
-    "Redshift tables.",
-    source="Redshift",
-    tests=(
-        "tests/emulator/test_sql_rules.py::test_refused_like_redshift[generate_series]",
-        "tests/emulator/test_sql_rules.py::test_unrecognised_statements_pass_through",
-        "tests/emulator/test_rules.py::test_generate_series_only_on_the_leader",
-    ),
-    words=tuple(sorted(LEADER_NODE_ONLY)),
-)
-def leader_node_only(stmt: Statement, node: ast.FuncCall | ast.RangeVar) -> None:
-    facts = stmt.facts
-    if isinstance(node, ast.FuncCall):
-        names = _name(node)
-        if len(names) == 1 and names[0].lower() in LEADER_NODE_ONLY:
-            facts.setdefault("leader_only", names[0].lower())
-    else:
-        schema, name = node.schemaname or "", node.relname or ""
-        if not (schema.startswith(_CATALOG_PREFIXES) or name.startswith(_CATALOG_PREFIXES)):
-            facts["user_tables"] = True
-    if not facts.get("leader_only_check"):
-        facts["leader_only_check"] = True
-        stmt.at_end(_check_leader_node_only)
-
-
-def _check_leader_node_only(stmt: Statement) -> None:
-    if stmt.facts.get("leader_only") and stmt.facts.get("user_tables"):
-        raise RedshiftError(
-            "Specified types or functions (one per INFO message) not supported on Redshift tables.",
-            "0A000",
-        )
 
 
 @part.node(
@@ -575,11 +566,17 @@ def no_is_distinct_from(stmt: Statement, node: ast.A_Expr) -> None:
     words=("sysdate",),
 )
 def sysdate(stmt: Statement, node: ast.ColumnRef) -> None:
+    keyword_function(stmt, node, "sysdate")
+
+
+def keyword_function(stmt: Statement, node: ast.ColumnRef, word: str) -> None:
+    """A Redshift keyword written without parentheses (SYSDATE, CURRENT_USER_ID), read by
+    PostgreSQL as a column: the emulator's function of that name."""
     fields = node.fields or ()
     first = fields[0] if len(fields) == 1 else None
-    if isinstance(first, ast.String) and (first.sval or "").lower() == "sysdate":
+    if isinstance(first, ast.String) and (first.sval or "").lower() == word:
         t = stmt.tokens[stmt.token_index(stmt.position(node))]
-        stmt.replace(t.start, t.end, f"{SCHEMA}.sysdate()")
+        stmt.replace(t.start, t.end, f"{SCHEMA}.{word}()")
 
 
 @part.node(

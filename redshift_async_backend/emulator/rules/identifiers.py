@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
+
+from pglast import ast
 
 from .declare import FULL, PARTLY, STYLE, Part
 from .errors import syntax_error
-from .pipeline import Screening, Statement
-from .source import Token
+from .pipeline import TEXT_PASSES, Screening, Statement
+from .source import Edits, Source, Token, tokens
 
 part = Part(
     "identifiers",
@@ -181,12 +184,141 @@ def no_escape_strings(stmt: Statement) -> None:
 # ---------------------------------------------------------------------------------------
 # Not emulated
 
-part.not_emulated(
+# ---------------------------------------------------------------------------------------
+# Case folding
+#
+# Redshift: ASCII letters of names fold to lower case, quoted names too, unless the session
+# sets enable_case_sensitive_identifier (DG:r_names, DG:r_enable_case_sensitive_identifier).
+# A user name in double quotes keeps its case whatever the setting. PostgreSQL keeps a
+# quoted name's case: so before any rule, the quoted names of a statement are folded.
+
+_QUOTED_UPPER = re.compile(r'"[^"]*[A-Z]')
+# Statements about users name them, and a quoted user name keeps its case.
+_USER_KINDS = frozenset({"create user", "alter user", "drop user", "create group",
+                         "alter group", "drop group"})  # fmt: skip
+# A name right after these words is a user's (CREATE SCHEMA ... AUTHORIZATION "Bob"); and
+# after TO in GRANT and ALTER (OWNER TO "Bob"), FROM in REVOKE.
+_USER_BEFORE = frozenset({"user", "authorization", "group"})
+_USER_AFTER_TO = ("grant", "alter")
+
+CASE_FOLDING = part.rule(
     id="identifiers-fold-to-lower-case",
     page="r_names",
     see=("r_enable_case_sensitive_identifier",),
-    does="Quoted and unquoted identifiers fold to lower case unless "
-    "`enable_case_sensitive_identifier` is on",
-    gap='PostgreSQL\'s folding: a quoted name keeps its case, so `"Foo"` and `foo` are two '
-    "names here and one on Redshift",
+    does="Quoted and unquoted names fold to lower case (their ASCII letters) unless "
+    "`enable_case_sensitive_identifier` is on; a quoted user name keeps its case",
+    fidelity=PARTLY,
+    gap="a quoted name right after USER, GROUP, AUTHORIZATION, TO (in GRANT and ALTER) or "
+    "FROM (in REVOKE) is taken for a user name and keeps its case (so does the new name of "
+    "`ALTER TABLE ... RENAME TO`); the setting is "
+    "followed as last SET, whatever the transaction does",
+    tests=(
+        "tests/emulator/test_settings.py::test_quoted_names_fold_unless_case_sensitive",
+        "tests/emulator/test_types_names.py::test_quoted_names_fold_to_lower_case",
+        "tests/emulator/test_rules.py::test_a_leading_comment_keeps_every_rule[quoted_name]",
+    ),
 )
+
+
+def fold_quoted_names(text: str, kind: str, key: tuple[Any, ...]) -> str:
+    """The statement with its quoted names' ASCII letters in lower case (Redshift's
+    folding), unless the session is case-sensitive."""
+    if '"' not in text or kind in _USER_KINDS or not _QUOTED_UPPER.search(text):
+        return text
+    if ("enable_case_sensitive_identifier", "on") in key[2:]:
+        return text
+    source = Source(text)
+    edits = Edits()
+    previous = ""
+    first = kind.split(" ", 1)[0]
+    users = set(_USER_BEFORE)
+    if first in _USER_AFTER_TO:
+        users.add("to")
+    elif first == "revoke":
+        users.add("from")
+    for t in tokens(source):
+        if t.name == "IDENT" and t.text.startswith('"') and previous not in users:
+            low = t.text.translate(_ASCII_LOWER)
+            if low != t.text:
+                edits.replace(t.start, t.end, low)
+        previous = t.word
+    return edits.apply(source) if edits else text
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+TEXT_PASSES.append(fold_quoted_names)
+
+
+# ---------------------------------------------------------------------------------------
+# Reserved words
+#
+# Redshift: its reserved words are names only in double quotes (DG:r_pg_keywords). Those
+# PostgreSQL reserves too it refuses itself; these are the ones it would take as names.
+
+REDSHIFT_RESERVED = frozenset(
+    {
+        "aes128", "aes256", "allowoverwrite", "az64", "backup", "between", "blanksasnull",
+        "bytedict", "bzip2", "credentials", "current_user_id", "defrag", "deflate", "delta",
+        "delta32k", "disable", "emptyasnull", "enable", "encode", "encrypt", "encryption",
+        "explicit", "globaldict256", "globaldict64k", "gzip", "identity", "ignore", "interval",
+        "lun", "luns", "lzo", "lzop", "minus", "mostly16", "mostly32", "mostly8", "new", "nulls",
+        "off", "offline", "oid", "old", "open", "parallel", "partition", "percent", "permissions",
+        "pivot", "raw", "readratio", "recover", "rejectlog", "resort", "respect", "restore",
+        "snapshot", "sysdate", "system", "tag", "tdes", "text255", "text32k", "timestamp", "top",
+        "truncatecolumns", "unnest", "unpivot", "wallet", "without",
+    }
+)  # fmt: skip
+
+
+def _bare_reserved(stmt: Statement, location: int, parts: int) -> None:
+    toks = stmt.tokens
+    i = stmt.token_index(location)
+    for k in range(i, min(i + 2 * parts, len(toks)), 2):
+        t = toks[k]
+        if t.word in REDSHIFT_RESERVED:
+            raise syntax_error(
+                t.text,
+                f"{t.text.upper()} is a reserved word in Amazon Redshift: write it in double "
+                "quotes to use it as a name (DG:r_pg_keywords)",
+            )
+
+
+@part.node(
+    ast.ColumnDef,
+    ast.CreateStmt,
+    ast.CreateTableAsStmt,
+    ast.ViewStmt,
+    kinds=("create", "alter table"),
+    id="reserved-words-are-not-names",
+    page="r_pg_keywords",
+    see=("r_names",),
+    does="Redshift's reserved words (`OPEN`, `TAG`, `TIMESTAMP`, `PARTITION`, `OID`, ...) "
+    "are names only in double quotes",
+    fidelity=PARTLY,
+    gap="checked where DDL names a table, view or column (CREATE TABLE, CREATE TABLE AS, "
+    "CREATE VIEW, ALTER TABLE ADD COLUMN); a bare reserved word as a column reference or an "
+    "alias in a query is accepted",
+    answer='42601 syntax error at or near "open"',
+    source=STYLE,
+    tests=(
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[reserved_column]",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[reserved_table]",
+        "tests/emulator/test_types_names.py::test_refused_like_redshift[reserved_added]",
+        "tests/emulator/test_types_names.py::test_reserved_words_in_double_quotes_are_names",
+    ),
+    words=tuple(sorted(REDSHIFT_RESERVED)),
+)
+def reserved_words(stmt: Statement, node: Any) -> None:
+    if isinstance(node, ast.ColumnDef):
+        if isinstance(node.location, int) and node.location >= 0:
+            _bare_reserved(stmt, node.location, 1)
+        return
+    if isinstance(node, ast.ViewStmt):
+        rel = node.view
+    elif isinstance(node, ast.CreateTableAsStmt):
+        rel = node.into.rel if node.into is not None else None
+    else:
+        rel = node.relation
+    if rel is not None and isinstance(rel.location, int) and rel.location >= 0:
+        parts = 1 + (rel.schemaname is not None) + (rel.catalogname is not None)
+        _bare_reserved(stmt, rel.location, parts)

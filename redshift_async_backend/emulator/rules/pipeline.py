@@ -277,9 +277,17 @@ def _rewrite_query(sql: str, key: tuple[Any, ...]) -> Rewrite:
     )
 
 
+# Passes over a statement's text before any rule sees it, ``(text, kind, key) -> text``
+# (identifiers.py folds quoted names there): the rules then read the text as PostgreSQL
+# is to get it. A pass returns the text itself when it has nothing to do.
+TEXT_PASSES: list[Callable[[str, str, tuple[Any, ...]], str]] = []
+
+
 def _rewrite_statement(plan: Plan, text: str, in_tx: bool, key: tuple[Any, ...]) -> Rewrite:
     words = head_words(text)
     kind = kind_of(words)
+    for prepare in TEXT_PASSES:
+        text = prepare(text, kind, key)
     active = plan.select(kind, text)
     if not active:
         return Rewrite(text)
