@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report_create import create
+
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 NOTES_DIR = HERE / "notes"
@@ -1054,6 +1056,26 @@ BENCHES = [
         "emulator's round trips and the number of objects that got their pk. Target: ≥ 1.0 \u00d7 "
         "the prior art's rows/s.",
         bulk_create,
+    ),
+    Bench(
+        "create",
+        "create() against django-redshift-backend",
+        16,
+        "create.json",
+        "create_bench",
+        "`python -m benchmarks.create_bench --upstream postgresql://… [--repeat N]`: each way in "
+        "a process of its own (`benchmarks/_create_runner.py`) through one emulator, with no "
+        "added latency and with `Emulator(latency_ms=20)`: the median of 200 `create()` calls "
+        "one at a time, then 8 threads x 40 `create()` calls, each thread on its own "
+        "connection, every returned id checked against the row the call wrote. The anchor: "
+        "django-redshift-backend 5.0.0 (`SELECT MAX(pk)` after an unlocked INSERT; its own "
+        'virtual environment, `.benchmarks-venv/drb`); ours with `last_insert_id="lock"` '
+        "(pk from the high-water mark under the table lock, one batch) on psycopg and "
+        "redshift_connector. A third setting turns the upstream's `synchronous_commit` off "
+        "for both sides, to show the share of the commit's fsync, which PostgreSQL makes "
+        "while it still holds the transaction's locks. Target: concurrent creates ≥ 0.8 \u00d7 "
+        "the prior art's rate with 0 wrong ids.",
+        create,
     ),
     Bench(
         "drivers",

@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import SynchronousOnlyOperation
-from django.db import NotSupportedError
+from django.db import DatabaseError, DataError, NotSupportedError
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.sql import compiler
 from django.db.transaction import TransactionManagementError
 
+from . import high_water
 from .introspection import is_identity_only, pk_default_sql
 from .limits import MAX_STATEMENT_BYTES
 
@@ -70,8 +71,10 @@ def _literal_bytes(value: Any) -> int:
     """At least as many bytes as ``value`` takes in the statement's text."""
     if type(value) is str:
         size = len(value) if value.isascii() else len(value.encode("utf-8", "surrogateescape"))
-        # Quotes are doubled, and a backslash becomes ' || CHR(92) || ' (drivers/psycopg.py).
-        return size + 4 + value.count("'") + 16 * value.count("\\")
+        # Quotes are doubled; backslashes cost a REPLACE(..., CHR(n), CHR(92)), or at most
+        # ' || CHR(92) || ' and parentheses each (drivers/psycopg.py quote_str).
+        backslashes = value.count("\\")
+        return size + 4 + value.count("'") + (32 + 18 * backslashes if backslashes else 0)
     fixed = _LITERAL_BYTES.get(type(value))
     if fixed is not None:
         return fixed
@@ -168,6 +171,14 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
     _prepared: list[tuple[str, Any]] | None = None
     # Set by allocate_from(): the last statement ends with SELECT MAX(pk) (IDENTITY pk).
     _read_pk_after = False
+    # Set by allocation_batch(): it is the whole sequence, INSERT and pk read included.
+    _one_batch = False
+
+    def prepare_value(self, field: Any, value: Any) -> Any:
+        value = super().prepare_value(field, value)
+        if type(value) is str and "\x00" in value:
+            raise_nul(field)
+        return value
 
     def insert_mode(self, returning_fields: Any) -> str:
         """How an insert runs: ``"django"`` (Django's own execute_sql: no pk wanted, or
@@ -270,6 +281,10 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
     def execute_sql(self, returning_fields: Any = None) -> Any:  # type: ignore[override]
         if io_override.get() is not None:
             raise SynchronousOnlyOperation("inserts run natively through aio, not here")
+        if self.query.on_conflict:  # type: ignore[attr-defined]  # Django's, not in the stubs
+            from .conflicts import insert_on_conflict
+
+            return insert_on_conflict(self, returning_fields)
         mode = self.insert_mode(returning_fields)
         if mode == "django":
             return super().execute_sql(returning_fields)
@@ -296,36 +311,88 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
             return [tuple(row) for row in self.apply_converters(rows, converters)]
         return rows
 
-    # "lock": LOCK + MAX, then the INSERT with explicit pks, in one transaction.
+    # "lock": the pks allocated under the table lock (high_water.py), in one transaction.
 
     def _pk_takes_values(self) -> bool | None:
         """Whether the table's pk accepts explicit values (None: not known yet)."""
         return self.connection.pk_takes_values.get(self.query.get_meta().db_table)
 
-    def allocation_sql(self) -> str:
-        """The first round trip: take the table lock (DG:r_LOCK), read the top pk and, the
-        first time for this table, the pk column's kind of identity."""
+    def setup_sql(self) -> str | None:
+        """What must run once per connection before the first allocation: the
+        high-water table, created if missing."""
+        if self.connection.high_water_db == self.connection.settings_dict["NAME"]:
+            return None
+        return high_water.CREATE_SQL
+
+    def allocation_batch(self, own_transaction: bool) -> tuple[str, Any]:
+        """The first batch: take the table lock (DG:r_LOCK), and for one row of a table
+        whose pk kind is known, the whole sequence: move the high-water mark, INSERT, read
+        the pk and, in a transaction of its own, COMMIT, so the lock is held only while the
+        server runs it. Otherwise (several rows, or the first time for this table on this
+        connection, when the pk column's kind of identity is read too) the batch ends with
+        the mark, and ``allocate_from()`` gives the INSERT statements."""
         opts = self.query.get_meta()
         qn = self.connection.ops.quote_name
-        table = qn(opts.db_table)
-        column = qn(opts.pk.column)  # type: ignore[arg-type]  # a pk has one
-        statements = [f"LOCK {table}"]
-        if self._pk_takes_values() is None:
-            statements.append(pk_default_sql(opts.db_table, opts.pk.column))  # type: ignore[arg-type]
-        statements.append(f"SELECT COALESCE(MAX({column}), 0) FROM {table}")
-        return "; ".join(statements)
+        table, column = opts.db_table, opts.pk.column
+        assert column is not None  # a pk has one
+        takes_values = self._pk_takes_values()
+        rows = len(self.query.objs)
+        self._one_batch = rows == 1 and takes_values is not None
+        statements: list[str] = ["BEGIN"] if own_transaction else []
+        params: Any = None
+        if takes_values is False:
+            # IDENTITY(seed, step): the generator never repeats a value by itself.
+            statements.append(f"LOCK {qn(table)}")
+        else:
+            statements.append(high_water.lock_sql(qn, table))
+            if takes_values is None:
+                statements.append(pk_default_sql(table, column))
+            statements += high_water.advance_sql(qn, table, column, rows)
+        if not self._one_batch:
+            if takes_values is not False:
+                statements.append(high_water.read_sql(table))
+            return "; ".join(statements), None
+        if takes_values:
+            insert, params = self._insert_from_high_water()
+            statements += [insert, high_water.read_sql(table)]
+        else:
+            insert, params = (self._prepared or [("", None)])[-1]
+            statements += [insert, f"SELECT MAX({qn(column)}) FROM {qn(table)}"]
+        self._prepared = None
+        if own_transaction:
+            statements.append("COMMIT")
+        if params is not None:
+            # Only the INSERT carries placeholders: "%" elsewhere (a table name) is literal.
+            statements = [s if s == insert else s.replace("%", "%%") for s in statements]
+        return "; ".join(statements), params
+
+    def _insert_from_high_water(self) -> tuple[str, Any]:
+        """One row's INSERT with the pk read from the mark just moved, on the server."""
+        opts = self.query.get_meta()
+        qn = self.connection.ops.quote_name
+        fields = self.query.fields and self._fields
+        columns = ", ".join(qn(f.column) for f in [opts.pk, *fields])
+        values = "".join(", " + p for p in self._placeholder_rows[0]) if fields else ""
+        sql = (
+            f"INSERT INTO {qn(opts.db_table)} ({columns}) SELECT high_water{values} "
+            f'FROM "{high_water.TABLE}" WHERE table_name = {high_water.literal(opts.db_table)}'
+        )
+        return sql, (tuple(self._param_rows[0]) if fields else None)
 
     def allocate_from(self, results: list[list[tuple[Any, ...]]]) -> list[tuple[str, Any]]:
-        """The INSERT statements, from the row sets ``allocation_sql()`` returned."""
+        """The INSERT statements still to send after ``allocation_batch()``, from the row
+        sets it returned (none when it was the whole sequence)."""
+        self.connection.high_water_db = self.connection.settings_dict["NAME"]
+        if self._one_batch:
+            return []
         cache = self.connection.pk_takes_values
         table = self.query.get_meta().db_table
         if table not in cache:
             probe = results[0]
             default = str(probe[0][0] or "") if probe else ""
             cache[table] = not is_identity_only(default)
-        current = results[-1][0][0]
         if cache[table]:
-            return self.allocate(current)
+            return self.allocate(int(results[-1][0][0]) - len(self.query.objs))
         # IDENTITY(seed, step): the database picks the pk (DG:r_CREATE_TABLE_NEW): the
         # statements as compiled, without it. Under the lock nothing else writes, so one
         # row's pk is MAX(pk) after the insert.
@@ -340,17 +407,17 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
             statements[-1] = (f"{sql}; SELECT MAX({column}) FROM {table_sql}", params)
         return statements
 
-    def finish_allocation(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """The rows Django expects, given what the last INSERT statement returned."""
-        if self._read_pk_after:
-            setattr(self.query.objs[0], self.query.get_meta().pk.attname, rows[0][0])
+    def finish_allocation(self, results: list[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+        """The rows Django expects, given the row sets the last batch returned."""
+        if self._one_batch or self._read_pk_after:
+            setattr(self.query.objs[0], self.query.get_meta().pk.attname, results[-1][0][0])
         return self.returned_rows()
 
     def prepare_allocation(self) -> None:
         """Compile once, without the pk, before any SQL is sent, so a value the fields
         refuse (TypeError, ValueError) fails as it does with RETURNING: before the
         database is touched."""
-        self._read_pk_after = False
+        self._read_pk_after = self._one_batch = False
         self._prepared = self.as_sql()
 
     def assemble_as_sql(self, fields: Any, value_rows: Any) -> tuple[Any, Any]:
@@ -429,19 +496,31 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
         if error is not None and "identity column" in str(error):
             # The table was rebuilt with an IDENTITY pk since it was probed: probe again.
             self.connection.pk_takes_values.pop(self.query.get_meta().db_table, None)
+        if error is not None and high_water.TABLE in str(error):
+            self.connection.high_water_db = None  # dropped since: create it again
 
     def _insert_with_allocated_pks(self) -> list[tuple[Any, ...]]:
         own_transaction = self.connection.get_autocommit()
-        begin, commit = ("BEGIN; ", "; COMMIT") if own_transaction else ("", "")
         self.prepare_allocation()
         with self.connection.cursor() as cursor:
+            setup = self.setup_sql()
+            if setup is not None:
+                try:
+                    cursor.execute(setup)
+                except DatabaseError:
+                    # Another session created it at the same moment (a failed statement
+                    # in autocommit leaves nothing behind); inside a transaction, raise.
+                    if not own_transaction:
+                        raise
             try:
-                cursor.execute(begin + self.allocation_sql())
-                statements = self.allocate_from(_row_sets(cursor))
+                cursor.execute(*self.allocation_batch(own_transaction))
+                results = _row_sets(cursor)
+                statements = self.allocate_from(results)
                 for index, (sql, params) in enumerate(statements):
-                    suffix = commit if index == len(statements) - 1 else ""
-                    cursor.execute(sql + suffix, params)
-                return self.finish_allocation(_row_sets(cursor)[0] if self._read_pk_after else [])
+                    last = index == len(statements) - 1
+                    cursor.execute(sql + ("; COMMIT" if own_transaction and last else ""), params)
+                    results = _row_sets(cursor)
+                return self.finish_allocation(results)
             except BaseException as exc:
                 self.forget_allocation(exc)
                 if own_transaction:
@@ -455,7 +534,21 @@ class SQLDeleteCompiler(compiler.SQLDeleteCompiler, SQLCompiler):
 
 
 class SQLUpdateCompiler(compiler.SQLUpdateCompiler, SQLCompiler):
-    pass
+    def as_sql(self, *args: Any, **kwargs: Any) -> Any:
+        for field, _model, value in self.query.values:  # type: ignore[attr-defined]
+            if isinstance(value, str) and "\x00" in value:
+                raise_nul(field)
+        return super().as_sql(*args, **kwargs)
+
+
+def raise_nul(field: Any) -> None:
+    """A NUL cannot be sent: the wire protocol's strings end at it (psycopg's text dumper
+    refuses it, redshift_connector's encoding fails), and Redshift's text would not hold it."""
+    raise DataError(
+        f"{field.model.__name__}.{field.name}: the value contains a NUL character (0x00), "
+        "which Redshift text cannot hold; remove it or store the value as bytes "
+        "(BinaryField)."
+    )
 
 
 class SQLAggregateCompiler(compiler.SQLAggregateCompiler, SQLCompiler):

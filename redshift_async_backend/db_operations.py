@@ -13,6 +13,7 @@ from django.db.backends.postgresql.operations import DatabaseOperations as PGDat
 from django.db.backends.postgresql.operations import get_json_dumps
 from django.db.backends.utils import split_tzname_delta
 
+from . import high_water
 from .drivers.psycopg import SuperValue
 
 if TYPE_CHECKING:
@@ -301,15 +302,20 @@ class DatabaseOperations(PGDatabaseOperations):
         if not tables:
             return []
         if self.connection.in_atomic_block:
-            return [
+            sql = [
                 f"{style.SQL_KEYWORD('DELETE')} {style.SQL_KEYWORD('FROM')} "
                 f"{style.SQL_FIELD(self.quote_name(t))};"
                 for t in tables
             ]
-        return [
-            f"{style.SQL_KEYWORD('TRUNCATE')} {style.SQL_FIELD(self.quote_name(t))};"
-            for t in tables
-        ]
+        else:
+            sql = [
+                f"{style.SQL_KEYWORD('TRUNCATE')} {style.SQL_FIELD(self.quote_name(t))};"
+                for t in tables
+            ]
+        if reset_sequences and high_water.exists(self.connection):
+            # What a sequence reset is here: the tables' pks start again at 1.
+            sql.append(high_water.reset_sql(tables) + ";")
+        return sql
 
     def execute_sql_flush(self, sql_list: Iterable[str]) -> None:
         # Each TRUNCATE commits by itself, so no outer atomic block (Django wraps one).
@@ -318,7 +324,12 @@ class DatabaseOperations(PGDatabaseOperations):
                 cursor.execute(sql)
 
     def sequence_reset_by_name_sql(self, style: Any, sequences: Any) -> list[str]:
-        return []  # No sequences (DG:c_unsupported-postgresql-features).
+        # No sequences (DG:c_unsupported-postgresql-features): what stands for one is the
+        # tables' pk high-water marks (TransactionTestCase.reset_sequences).
+        tables = [s["table"] for s in sequences]
+        if tables and high_water.exists(self.connection):
+            return [high_water.reset_sql(tables)]
+        return []
 
     def sequence_reset_sql(self, style: Any, model_list: Any) -> list[str]:
         return []

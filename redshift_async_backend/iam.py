@@ -33,6 +33,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
+from django.views.decorators.debug import sensitive_variables
 
 __all__ = [
     "CredentialProvider",
@@ -448,6 +449,7 @@ class CredentialProvider:
     def __repr__(self) -> str:
         return f"<CredentialProvider alias={self.alias!r} operation={self.settings.operation}>"
 
+    @sensitive_variables()
     def _make_client(self) -> Any:
         boto3 = _import_boto3()
         _install_log_filter()
@@ -463,8 +465,8 @@ class CredentialProvider:
                 aws_session_token=s.session_token,
                 region_name=s.region,
             )
-        except ProfileNotFound as exc:
-            raise _bad(s.alias, "profile", s.profile, "no such AWS profile") from exc
+        except ProfileNotFound:
+            raise _bad(s.alias, "profile", s.profile, "no such AWS profile") from None
         config = Config(
             retries={"total_max_attempts": 1},
             connect_timeout=CONNECT_TIMEOUT,
@@ -472,11 +474,11 @@ class CredentialProvider:
         )
         try:
             return session.client(s.service, endpoint_url=s.endpoint_url, config=config)
-        except NoRegionError as exc:
+        except NoRegionError:
             raise ImproperlyConfigured(
                 f"{_where(s.alias, 'region')} is required: no AWS region is configured "
                 f"(AWS_REGION, AWS_DEFAULT_REGION or the profile's region)."
-            ) from exc
+            ) from None  # boto3's frames hold the session's keys
 
     # -- public API
 
@@ -592,6 +594,7 @@ class CredentialProvider:
             args["DbGroups"] = list(s.db_groups)
         return "get_cluster_credentials", args
 
+    @sensitive_variables("creds")
     def _fetch_locked(self) -> Credentials:
         try:
             creds, started = self._call_with_retries()
@@ -619,6 +622,7 @@ class CredentialProvider:
         )
         return creds
 
+    @sensitive_variables("args", "response")
     def _call_with_retries(self) -> tuple[Credentials, float]:
         method, args = self._request()
         call = getattr(self.client, method)
@@ -639,7 +643,7 @@ class CredentialProvider:
                         message,
                         retryable=retryable,
                         attempts=attempt,
-                    ) from exc
+                    ) from None  # botocore's frames hold the signed request: token and all
                 ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
                 delay = ceiling / 2 + self._rng() * ceiling / 2
                 logger.warning(
@@ -656,6 +660,7 @@ class CredentialProvider:
                 continue
             return self._parse(response), started
 
+    @sensitive_variables("response", "password")
     def _parse(self, response: Mapping[str, Any]) -> Credentials:
         if self.settings.operation == SERVERLESS:
             keys = ("dbUser", "dbPassword", "expiration")

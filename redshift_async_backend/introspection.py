@@ -19,6 +19,8 @@ from django.db.backends.postgresql.introspection import (
 from django.db.backends.postgresql.introspection import TableInfo
 from django.db.backends.utils import strip_quotes
 
+from . import high_water
+
 if TYPE_CHECKING:
     from .base import DatabaseWrapper
 
@@ -156,7 +158,8 @@ class DatabaseIntrospection(PGDatabaseIntrospection):
                AND pg_catalog.pg_table_is_visible(c.oid)
             """
         )
-        return [TableInfo(*row) for row in cursor.fetchall()]
+        # The backend's own pk high-water table (high_water.py) is no model's.
+        return [TableInfo(*row) for row in cursor.fetchall() if row[0] != high_water.TABLE]
 
     def _table_schema(self, cursor: Any, table_name: str) -> str | None:
         run_catalog_query(

@@ -33,7 +33,7 @@ import greenlet
 import sniffio
 from asgiref.sync import sync_to_async
 from django.core.exceptions import EmptyResultSet, SynchronousOnlyOperation
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models import Model, signals, sql
 from django.db.models.deletion import Collector
 from django.db.models.fields import NOT_PROVIDED
@@ -483,6 +483,9 @@ def _lock_mode(alias: str) -> bool:
 
 async def insert_rows(compiler: Any, returning_fields: Any) -> list[Any]:
     """The insert compiler's statements on an async connection; the returned rows."""
+    if compiler.query.on_conflict:
+        # ignore/update_conflicts run several queries of the ORM (conflicts.py): the thread path.
+        raise SynchronousOnlyOperation("bulk_create(on_conflict) runs in a thread")
     mode = compiler.insert_mode(returning_fields)
     async with borrow(compiler.using) as conn:
         if mode == "django":
@@ -498,13 +501,20 @@ async def insert_rows(compiler: Any, returning_fields: Any) -> list[Any]:
             return compiler.returned_rows()
         own = not conn.in_transaction
         compiler.prepare_allocation()
+        setup = compiler.setup_sql()
+        if setup is not None:
+            try:
+                await conn.run(setup)
+            except DatabaseError:
+                if not own:  # as the sync path (compiler._insert_with_allocated_pks)
+                    raise
         try:
-            res = await conn.run(("BEGIN; " if own else "") + compiler.allocation_sql())
+            res = await conn.run(*compiler.allocation_batch(own))
             statements = compiler.allocate_from(res.sets)
             for index, (sql_text, params) in enumerate(statements):
                 last = index == len(statements) - 1
                 res = await conn.run(sql_text + ("; COMMIT" if own and last else ""), params)
-            return compiler.finish_allocation(res.rows)
+            return compiler.finish_allocation(res.sets)
         except BaseException as exc:
             compiler.forget_allocation(exc)
             if own:

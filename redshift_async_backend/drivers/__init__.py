@@ -41,6 +41,32 @@ def is_redshift_host(host: str | None) -> bool:
     return bool(host) and _REDSHIFT_HOST_RE.search(str(host)) is not None
 
 
+class Secret(str):
+    """A password: the text itself to the drivers, ``'********'`` in ``repr()``, so that it
+    shows neither in the frame locals of Django's DEBUG error page (which prints locals with
+    ``repr``, and whose ``sensitive_variables`` filter is off while DEBUG is on) nor in a
+    dict of connection parameters that holds it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'********'"
+
+
+def hide_password(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with its password, if any, as a :class:`Secret`."""
+    password = params.get("password")
+    if isinstance(password, str) and not isinstance(password, Secret):
+        params["password"] = Secret(password)
+    return params
+
+
+def without_frames(exc: BaseException) -> BaseException:
+    """``exc`` without the traceback of the driver's own frames, whose locals hold the
+    password and the conninfo (raise it ``from None``: nothing chained under it)."""
+    return exc.with_traceback(None)
+
+
 class Driver:
     """Base class; one subclass per driver module in this package."""
 
@@ -79,7 +105,7 @@ class Driver:
 
     def with_login(self, params: Mapping[str, Any], user: str, password: str) -> dict[str, Any]:
         """``params`` with another user and password (IAM credentials for one login)."""
-        return {**params, "user": user, "password": password}
+        return {**params, "user": user, "password": Secret(password)}
 
     def in_transaction(self, connection: Any) -> bool:
         """Whether the server has a transaction open (or failed) on ``connection``."""

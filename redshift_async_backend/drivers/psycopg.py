@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
 import psycopg
+import psycopg.types.numeric
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql.base import Cursor as DjangoCursor
 from django.db.backends.postgresql.psycopg_any import get_adapters_template
@@ -45,6 +47,7 @@ from . import (
     AsyncResult,
     Driver,
     is_redshift_host,
+    without_frames,
 )
 from .params import (
     CONNECT_TIMEOUT,
@@ -58,10 +61,18 @@ from .params import (
     one_of,
 )
 
+# Characters that stand for the backslashes of a string literal, the first one the string
+# does not hold; REPLACE() puts the backslashes back (quote_str).
+_STAND_INS = [chr(c) for c in (*range(1, 9), *range(14, 32))]
+
 
 def quote_str(value: str) -> str:
-    """A Redshift string literal without ``E''``: quotes doubled, each backslash written
-    ``CHR(92)`` (DG:r_CHR), which reads the same whatever ``standard_conforming_strings``."""
+    """A Redshift string literal without ``E''``: quotes doubled, and backslashes, which
+    read differently with ``standard_conforming_strings`` on or off, written as a character
+    the string does not hold and put back by ``REPLACE(..., CHR(92))`` (DG:r_REPLACE,
+    DG:r_CHR): one function call however many backslashes there are (a ``|| CHR(92) ||``
+    per backslash nests one expression per backslash, past the server's stack at a few
+    thousand)."""
     if "\x00" in value:
         # The statement's text ends at a NUL (the wire protocol's strings are
         # NUL-terminated): refuse it as psycopg's own text dumper does.
@@ -69,7 +80,19 @@ def quote_str(value: str) -> str:
     body = value.replace("'", "''")
     if "\\" not in body:
         return "'" + body + "'"
-    return "('" + body.replace("\\", "' || CHR(92) || '") + "')"
+    for stand_in in _STAND_INS:
+        if stand_in not in body:
+            return f"REPLACE('{body.replace(chr(92), stand_in)}', CHR({ord(stand_in)}), CHR(92))"
+    # Every stand-in is in the string: the pieces joined as a balanced tree of ||, so
+    # the expression nests about log2(pieces) deep.
+    return _joined([f"'{part}'" for part in body.split("\\")])
+
+
+def _joined(parts: list[str]) -> str:
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return f"({_joined(parts[:middle])} || CHR(92) || {_joined(parts[middle:])})"
 
 
 class RedshiftStrDumper(adapt.Dumper):
@@ -168,6 +191,16 @@ class BinaryDumper(VarbyteDumper):
         return b"TO_VARBYTE('" + self.dump(obj) + b"', 'hex')"
 
 
+class FloatDumper(psycopg.types.numeric.FloatDumper):
+    """psycopg writes -0.0 as ``-0.0``, a NUMERIC zero negated, which is 0 (NUMERIC has no
+    negative zero): written as a FLOAT8 here, so the sign is kept."""
+
+    def quote(self, obj: float) -> bytes:
+        if obj == 0 and math.copysign(1.0, obj) < 0:
+            return b"'-0'::float8"
+        return bytes(super().quote(obj))
+
+
 class _Context:
     """An adaptation context without a connection (psycopg's AdaptContext)."""
 
@@ -203,6 +236,7 @@ def literal_renderer(use_tz: bool, timezone: Any) -> Callable[[Any], str]:
 def adapters_for(use_tz: bool, timezone: Any) -> adapt.AdaptersMap:
     ctx = adapt.AdaptersMap(get_adapters_template(use_tz, timezone))
     ctx.register_dumper(str, RedshiftStrDumper)
+    ctx.register_dumper(float, FloatDumper)
     ctx.register_dumper(uuid.UUID, UUIDDumper)
     ctx.register_dumper(SuperValue, SuperDumper)
     ctx.register_dumper(VarbyteValue, VarbyteDumper)
@@ -391,8 +425,11 @@ class PsycopgDriver(Driver):
         return params
 
     def connect(self, params: Mapping[str, Any]) -> psycopg.Connection[Any]:
-        # django-stubs declare Cursor without its psycopg.ClientCursor base.
-        return psycopg.Connection.connect(cursor_factory=Cursor, **params)  # type: ignore[arg-type]
+        try:
+            # django-stubs declare Cursor without its psycopg.ClientCursor base.
+            return psycopg.Connection.connect(cursor_factory=Cursor, **params)  # type: ignore[arg-type]
+        except psycopg.Error as exc:
+            raise without_frames(exc) from None
 
     async def aconnect(self, params: Mapping[str, Any]) -> AsyncConnection:
         import sniffio
@@ -402,9 +439,12 @@ class PsycopgDriver(Driver):
         if sniffio.current_async_library() != "asyncio":
             return await super().aconnect(params)
         # Client-side binding and the same adapters as the sync connections (connect()).
-        raw = await psycopg.AsyncConnection.connect(
-            cursor_factory=AsyncClientCursor, autocommit=True, **params
-        )
+        try:
+            raw = await psycopg.AsyncConnection.connect(
+                cursor_factory=AsyncClientCursor, autocommit=True, **params
+            )
+        except psycopg.Error as exc:
+            raise without_frames(exc) from None
         return PsycopgAsyncConnection(self, raw)
 
     def in_transaction(self, connection: Any) -> bool:

@@ -57,7 +57,14 @@ import redshift_connector
 from django.core.exceptions import ImproperlyConfigured
 from redshift_connector.config import ClientProtocolVersion
 
-from . import REDSHIFT_DEFAULT_SSLMODE, SSLMODES, Driver, is_redshift_host
+from . import (
+    REDSHIFT_DEFAULT_SSLMODE,
+    SSLMODES,
+    Driver,
+    is_redshift_host,
+    rc_pipeline,
+    without_frames,
+)
 from .params import (
     BOOLEAN,
     CONNECT_TIMEOUT,
@@ -425,18 +432,20 @@ class Cursor:
             raise Database.InterfaceError("the cursor is closed")
         self._query = _Query(sql, params)
         statements = prepare(sql, params)
-        results = []
+        results: list[tuple[list[Column] | None, list[tuple[Any, ...]], int]] = []
         try:
             self.connection.begin_if_needed()
+            index = None
+            if len(statements) > 1:
+                index = rc_pipeline.run(self.connection.raw, self._raw, statements)
+            if index is not None:
+                # One round trip; one statement's rows (and no row counts) come back.
+                results = [(None, [], -1)] * len(statements)
+                results[index] = self._result()
+                statements = []
             for text, args in statements:
                 self._raw.execute(text, args)
-                raw_desc = self._raw.description
-                if raw_desc:
-                    desc = [Column(*d[:7]) for d in raw_desc]
-                    rows = self._rows_in_zone(desc, self._raw.fetchall())
-                else:
-                    desc, rows = None, []
-                results.append((desc, rows, self._raw.rowcount))
+                results.append(self._result())
         except Exception as exc:
             new = translate_error(exc)
             if new is exc:
@@ -445,6 +454,14 @@ class Cursor:
         self._results = results
         self._select(0)
         return self
+
+    def _result(self) -> tuple[list[Column] | None, list[tuple[Any, ...]], int]:
+        """What the raw cursor holds after a statement: description, rows, row count."""
+        raw_desc = self._raw.description
+        if not raw_desc:
+            return None, [], self._raw.rowcount
+        desc = [Column(*d[:7]) for d in raw_desc]
+        return desc, self._rows_in_zone(desc, self._raw.fetchall()), self._raw.rowcount
 
     def _rows_in_zone(self, desc: list[Column], rows: Any) -> list[tuple[Any, ...]]:
         zoned = [i for i, col in enumerate(desc) if col.type_code == TIMESTAMPTZ_OID]
@@ -890,10 +907,9 @@ class RedshiftConnectorDriver(Driver):
                 _close_abandoned_socket(exc)
                 raw = Database.connect(**{**kwargs, "ssl": False})
         except Exception as exc:
-            new = translate_error(exc, connecting=True)
-            if new is exc:
-                raise
-            raise new from exc
+            # Neither the driver's frames (their locals hold the password) nor its
+            # exception (chained under ours) go with the error.
+            raise without_frames(translate_error(exc, connecting=True)) from None
         if limit_connect:
             raw._usock.settimeout(socket_timeout)
         _install_readers(raw)

@@ -125,9 +125,11 @@ def test_abulk_create_matches_bulk_create(alias: str) -> None:
             [Item(name=f"a{i}") for i in range(5)] + [Item(id=900, name="given")], batch_size=2
         )
     )
-    # As Django: objects with a pk are inserted first, then the others get MAX(pk) + 1...
+    # As Django: objects with a pk are inserted first, then the others get pks above
+    # MAX(pk) and every pk handed out before.
     assert [o.pk for o in sync] == list(range(sync[0].pk, sync[0].pk + 5))
-    assert [o.pk for o in native] == [901, 902, 903, 904, 905, 900]
+    top = max(900, sync[-1].pk)
+    assert [o.pk for o in native] == [top + 1, top + 2, top + 3, top + 4, top + 5, 900]
     assert all(o._state.db == alias and not o._state.adding for o in native)
     names = dict(Item.objects.using(alias).values_list("pk", "name"))
     assert all(names[o.pk] == o.name for o in sync + native)

@@ -215,7 +215,10 @@ def test_no_e_strings_in_literals() -> None:
     from redshift_async_backend.drivers.psycopg import quote_str
 
     assert quote_str("it's") == "'it''s'"
-    assert quote_str("a\\b") == "('a' || CHR(92) || 'b')"
+    # A backslash's reading depends on standard_conforming_strings: it is written as a
+    # character the string does not hold, and REPLACE() puts it back.
+    assert quote_str("a\\b") == "REPLACE('a\x01b', CHR(1), CHR(92))"
+    assert quote_str("\x01\\") == "REPLACE('\x01\x02', CHR(2), CHR(92))"
 
 
 AWS = "my-cluster.abc123.eu-west-1.redshift.amazonaws.com"

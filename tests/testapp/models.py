@@ -99,3 +99,16 @@ class LegacyCounter(models.Model):
         app_label = "testapp"
         managed = False
         db_table = "testapp_legacycounter"
+
+
+class Grant(models.Model):
+    """Unique sets of each kind, for bulk_create's ignore/update_conflicts (conflicts.py)."""
+
+    code = models.CharField(max_length=20, unique=True, null=True)
+    user = models.CharField(max_length=20)
+    perm = models.CharField(max_length=20)
+    level = models.IntegerField(default=0)
+
+    class Meta:
+        app_label = "testapp"
+        constraints = [models.UniqueConstraint(fields=["user", "perm"], name="grant_user_perm")]

@@ -30,11 +30,6 @@ from tests.thirdparty.shop.models import Product, Supplier
 
 pytestmark = pytest.mark.integration
 
-IGNORE_CONFLICTS = (
-    "issue #20 item 4: bulk_create(ignore_conflicts=True) raises NotSupportedError "
-    "(guardian assigns a permission to many users or groups with it)"
-)
-
 
 class ShopData(TestCase):
     @classmethod
@@ -179,8 +174,8 @@ class GuardianTests(ShopData):
             list(get_objects_for_user(alice, "shop.view_product")), [self.anvil, self.magnet]
         )
 
-    @pytest.mark.xfail(strict=True, reason=IGNORE_CONFLICTS)
     def test_object_permission_for_many_users(self):
+        # guardian's assign_perm to several users is bulk_create(ignore_conflicts=True).
         bob = User.objects.create_user("bob")
         assign_perm(
             "shop.change_product", User.objects.filter(pk__in=[self.alice.pk, bob.pk]), self.anvil
