@@ -541,13 +541,15 @@ class SQLUpdateCompiler(compiler.SQLUpdateCompiler, SQLCompiler):
         return super().as_sql(*args, **kwargs)
 
 
+NUL_REFUSED = "Redshift text cannot hold a NUL character (0x00)"
+
+
 def raise_nul(field: Any) -> None:
     """A NUL cannot be sent: the wire protocol's strings end at it (psycopg's text dumper
     refuses it, redshift_connector's encoding fails), and Redshift's text would not hold it."""
     raise DataError(
-        f"{field.model.__name__}.{field.name}: the value contains a NUL character (0x00), "
-        "which Redshift text cannot hold; remove it or store the value as bytes "
-        "(BinaryField)."
+        f"{NUL_REFUSED}: {field.model.__name__}.{field.name} has one; remove it or store the "
+        "value as bytes (BinaryField)."
     )
 
 

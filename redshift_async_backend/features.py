@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db import DataError
 from django.db.backends.postgresql.features import DatabaseFeatures as PGDatabaseFeatures
 from django.utils.functional import cached_property
+
+from .compiler import NUL_REFUSED
 
 if TYPE_CHECKING:
     from .base import DatabaseWrapper
@@ -82,6 +85,9 @@ class DatabaseFeatures(PGDatabaseFeatures):
     has_real_datatype = True
     supports_timezones = True
     has_zoneinfo_database = True
+    # Text with a NUL is refused before it is sent, naming the field, on both drivers
+    # (compiler.raise_nul).
+    prohibits_null_characters_in_text_exception = (DataError, NUL_REFUSED)
 
     # Queries (redshift-sql.md §5.2).
     can_distinct_on_fields = False

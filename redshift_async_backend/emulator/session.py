@@ -120,6 +120,14 @@ class ClientConnection:
         peer = Peer(self)
         await self.open_upstream(peer)
         peer.write(pq.cancel_request(process_id, secret_key))
+        # PostgreSQL closes a cancel connection once it has signalled the backend, and libpq
+        # waits for that close before it reports the cancel sent. The client's cancel socket
+        # closes after this returns: closed any earlier, a client could send its next
+        # statement before the cancel lands, and the cancel would stop that statement.
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            async with asyncio.timeout(5):
+                while True:
+                    await peer.wait_data()
         assert peer.transport is not None
         peer.transport.close()
 
