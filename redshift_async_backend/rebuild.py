@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import DatabaseError, DataError, IntegrityError, NotSupportedError
 from django.db.backends.utils import strip_quotes, truncate_name
 
+from . import high_water
 from .indexes import TableKeys
 from .introspection import run_catalog_query
 
@@ -530,7 +531,8 @@ class TableRebuild:
 
         Redshift shows no IDENTITY generator's position in its catalog; the largest value
         is the high-water mark that can be read (explicit values do not advance the
-        generator, DG:r_CREATE_TABLE_NEW).
+        generator, DG:r_CREATE_TABLE_NEW), and so is the mark "lock" mode keeps of the pks
+        it handed out (high_water.py): the seed is above both, so no pk comes back.
         """
         ed = self.editor
         qn = ed.quote_name
@@ -541,7 +543,12 @@ class TableRebuild:
                 return 1
             cursor.execute(f"SELECT MAX({qn(column)}) FROM {qn(self.table)}")
             row = cursor.fetchone()
-        return int(row[0]) + 1 if row and row[0] is not None else 1
+            top = int(row[0]) if row and row[0] is not None else 0
+            if high_water.exists(ed.connection):
+                cursor.execute(high_water.read_sql(self.table))
+                mark = cursor.fetchone()
+                top = max(top, int(mark[0])) if mark else top
+        return top + 1
 
     # ------------------------------------------------------------------ a failed copy
 
