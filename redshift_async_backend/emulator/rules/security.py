@@ -71,8 +71,10 @@ part.rule(
     "groups, `has_table_privilege` and permission denied as on Redshift; a user created with "
     "CREATEUSER is a superuser",
     fidelity=PARTLY,
-    gap="a Redshift superuser is no PostgreSQL superuser upstream: it cannot change objects "
-    "another user owns unless granted, and `pg_user.usesuper` shows PostgreSQL's view",
+    gap="a Redshift superuser is no PostgreSQL superuser upstream: it reads and writes every "
+    "table and may alter and drop what ordinary users own (their roles are granted to the "
+    "superusers' role), but not what another superuser owns unless granted (PostgreSQL "
+    "refuses circular role membership); `pg_user.usesuper` is PostgreSQL's",
     tests=(
         f"{_SERVER_USERS}::test_privileges_are_postgresqls_own",
         f"{_SERVER_USERS}::test_groups_carry_privileges",
