@@ -371,8 +371,12 @@ class SQLInsertCompiler(compiler.SQLInsertCompiler, SQLCompiler):
         opts = self.query.get_meta()
         qn = self.connection.ops.quote_name
         fields = self.query.fields and self._fields
-        columns = ", ".join(qn(f.column) for f in [opts.pk, *fields])
-        values = "".join(", " + p for p in self._placeholder_rows[0]) if fields else ""
+        # DEFAULT is a word of VALUES only (DG:r_INSERT_30): a column left out of the list
+        # gets its default just the same.
+        row = zip(fields, self._placeholder_rows[0], strict=True) if fields else ()
+        pairs = [(f, p) for f, p in row if p != "DEFAULT"]
+        columns = ", ".join(qn(f.column) for f in [opts.pk, *(f for f, _ in pairs)])
+        values = "".join(", " + p for _, p in pairs)
         sql = (
             f"INSERT INTO {qn(opts.db_table)} ({columns}) SELECT high_water{values} "
             f'FROM "{high_water.TABLE}" WHERE table_name = {high_water.literal(opts.db_table)}'

@@ -417,8 +417,8 @@ BEGIN
           HINT = 'Amazon Redshift views cannot be inserted into, updated or deleted from';
 END $$""",
         # Nor locked (DG:r_LOCK): PostgreSQL's LOCK needs the UPDATE, DELETE or TRUNCATE
-        # right, which the view's owner loses (a Redshift superuser, who may write every
-        # table upstream, still can).
+        # right, or from PostgreSQL 17 MAINTAIN, which the view's owner loses (a Redshift
+        # superuser, who may write every table upstream, still can).
         f"""CREATE OR REPLACE FUNCTION {s}.on_create_view() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
@@ -427,7 +427,9 @@ BEGIN
   FOR cmd IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands()
              WHERE object_type = 'view'
   LOOP
-    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM %I',
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE%s ON %s FROM %I',
+                   CASE WHEN current_setting('server_version_num')::int >= 170000
+                        THEN ', MAINTAIN' ELSE '' END,
                    cmd.objid::regclass,
                    (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = cmd.objid));
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = cmd.objid

@@ -182,7 +182,8 @@ $$""",
 
 
 def _shadow_catalogs_sql() -> list[str]:
-    """pg_class / pg_attribute / pg_attrdef / pg_views as Redshift has them (module doc)."""
+    """pg_class / pg_attribute / pg_attrdef / pg_constraint / pg_views as Redshift has them
+    (module doc)."""
     s = SCHEMA
     # The column lists come from the upstream's own catalogs, so every PostgreSQL version
     # gets all of its columns, followed by Redshift's.
@@ -251,6 +252,14 @@ BEGIN
   PERFORM {s}.create_or_replace(format('CREATE OR REPLACE VIEW {s}.pg_attrdef AS SELECT %s, '
     'pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS adsrc FROM pg_catalog.pg_attrdef d', cols),
     'DROP VIEW {s}.pg_attrdef');
+  -- Redshift's pg_constraint has no NOT NULL rows (PostgreSQL 18 records them, contype
+  -- 'n', under names such as t_c_not_null).
+  SELECT string_agg(format('k.%I', attname), ', ' ORDER BY attnum) INTO cols
+    FROM pg_attribute WHERE attrelid = 'pg_catalog.pg_constraint'::regclass AND attnum > 0
+     AND NOT attisdropped AND atttypid <> 'anyarray'::regtype;
+  PERFORM {s}.create_or_replace(format('CREATE OR REPLACE VIEW {s}.pg_constraint AS SELECT %s '
+    'FROM pg_catalog.pg_constraint k WHERE k.contype <> ''n''', cols),
+    'DROP VIEW {s}.pg_constraint');
 END $$""",
     ]
 

@@ -199,7 +199,7 @@ part.rule(
 # sysviews.py keeps views named like the catalogs, as Redshift has them (its columns added),
 # in the emulator's schema; a client's query of those catalogs is sent there.
 
-SHADOWED = frozenset({"pg_class", "pg_attribute", "pg_attrdef"})
+SHADOWED = frozenset({"pg_class", "pg_attribute", "pg_attrdef", "pg_constraint"})
 QUERIES = ("select", "with")  # what reads the catalogs (COPY, LOCK, ... name them as they are)
 
 
@@ -212,7 +212,8 @@ QUERIES = ("select", "with")  # what reads the catalogs (COPY, LOCK, ... name th
     see=("r_PG_TABLE_DEF", "c_join_PG", "PG_GET_LATE_BINDING_VIEW_COLS"),
     does="PG_CLASS has reldiststyle, and a materialized view is a view (relkind `v`) in it; "
     "PG_ATTRIBUTE has attencodingtype, attisdistkey and attsortkeyord, and no columns of "
-    "late-binding views; PG_ATTRDEF still has adsrc (what sqlalchemy-redshift and dbt read)",
+    "late-binding views; PG_ATTRDEF still has adsrc (what sqlalchemy-redshift and dbt read); "
+    "PG_CONSTRAINT has no NOT NULL rows",
     fidelity=PARTLY,
     gap="a client's query reads views of the catalogs, with these columns added (the "
     "emulator's own encoding numbers, read through FORMAT_ENCODING), instead of the "

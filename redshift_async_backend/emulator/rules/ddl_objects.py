@@ -275,7 +275,8 @@ part.rule(
     does="`LOCK` takes tables, not views",
     fidelity=PARTLY,
     gap="refused for ordinary users, with PostgreSQL's `42501 permission denied for view v` "
-    "(the view's owner loses the UPDATE / DELETE / TRUNCATE rights LOCK needs); a Redshift "
+    "(the view's owner loses the UPDATE / DELETE / TRUNCATE and MAINTAIN rights LOCK "
+    "needs); a Redshift "
     "superuser, who may write every table upstream, can lock a view. LOCK itself goes "
     "upstream unscanned: a check before it would take the transaction's snapshot before the "
     "lock",

@@ -18,7 +18,8 @@ from typing import Any
 
 from pglast import ast
 
-from .declare import PARTLY, Part
+from .declare import FULL, PARTLY, Part
+from .errors import RedshiftError
 from .pipeline import Screening, Statement, descendants
 from .source import Token, matching
 
@@ -250,3 +251,27 @@ def subquery_alias(stmt: Statement, node: ast.RangeSubselect) -> None:
     close = matching(toks, j)
     n = stmt.facts["subqueries"] = stmt.facts.get("subqueries", 0) + 1
     stmt.insert(toks[close].end, f" AS _subquery{n}")
+
+
+@part.node(
+    ast.RangeSubselect,
+    id="subquery-needs-an-alias",
+    page="r_FROM_clause30",
+    does="Elsewhere a subquery in FROM needs an alias, as in PostgreSQL before 16, whose "
+    "parser Redshift's keeps (PostgreSQL 16 and later accept it without one)",
+    fidelity=FULL,
+    answer="42601 subquery in FROM must have an alias",
+    source="PostgreSQL before 16",
+    tests=("tests/emulator/test_tool_rules.py::test_aliases_stay_out_of_other_queries",),
+    screen=r"\(\s*select",
+)
+def subquery_needs_an_alias(stmt: Statement, node: ast.RangeSubselect) -> None:
+    if node.alias is not None or node.lateral:
+        return
+    if any(t.name == "IDENT" and t.ident.startswith(CATALOG_PREFIXES) for t in stmt.tokens):
+        return  # subquery-without-alias names it
+    raise RedshiftError(
+        "subquery in FROM must have an alias",
+        "42601",
+        hint="For example, FROM (SELECT ...) [AS] foo.",
+    )
