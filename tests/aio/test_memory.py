@@ -123,4 +123,6 @@ def test_aiterator_memory_does_not_grow_with_rows(alias: str) -> None:
     assert held_large.rss_growth > extra * WIDTH, report
     # Streaming: five times the rows, the same peak (within 5 % of holding the extra rows).
     assert streamed < held / 20, report
-    assert large.rss_growth < held_large.rss_growth / 4, report
+    # RSS moves in the allocator's steps (an arena is a megabyte or more), so it only
+    # has to show that the rows were not kept: the heap peak above is the close measure.
+    assert large.rss_growth < held_large.rss_growth / 2, report
