@@ -27,17 +27,6 @@ AS_ROOT = (
 )
 
 
-# The emulator does not yet behave as Redshift does here: expected failures of the lane, not
-# of the backend (on a cluster these tests pass).
-EMULATOR_GAPS = (
-    "Redshift folds quoted identifiers to lowercase like the others unless "
-    "enable_case_sensitive_identifier is on (DG:r_names); the emulator's PostgreSQL keeps "
-    'their case, so the alias Django quotes in one place ("V0") and not in another (V0) is '
-    "two names there.",
-    {"foreign_object.tests.MultiColumnFKTests.test_double_nested_query"},
-)
-
-
 # Django's test of its XML deserializer's speed on crafted input measures the interpreter's
 # xml.dom.minidom, which Python 3.11.7 (this project's) builds in quadratic time: it fails on
 # SQLite too (runtests.py --settings=test_sqlite), whatever the database.
@@ -53,7 +42,9 @@ def skips() -> list[tuple[str, set[str]]]:
 
 
 def expected_failures() -> list[tuple[str, set[str]]]:
-    return [EMULATOR_GAPS]
+    # None now: the emulator folds quoted names as Redshift does (issue #14.3), which was
+    # the last gap of the emulator's that a test of Django's met.
+    return []
 
 
 def _function(method: Any) -> Any:
