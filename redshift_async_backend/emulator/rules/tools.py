@@ -263,7 +263,9 @@ def subquery_alias(stmt: Statement, node: ast.RangeSubselect) -> None:
     answer="42601 subquery in FROM must have an alias",
     source="PostgreSQL before 16",
     tests=("tests/emulator/test_tool_rules.py::test_aliases_stay_out_of_other_queries",),
-    screen=r"\(\s*select",
+    # A subquery in FROM follows FROM, JOIN or a comma: WHERE x IN (SELECT ...) is not one,
+    # and stays unparsed.
+    screen=r"(?:from|join|,)\s*\(\s*select",
 )
 def subquery_needs_an_alias(stmt: Statement, node: ast.RangeSubselect) -> None:
     if node.alias is not None or node.lateral:
